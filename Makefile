@@ -1,0 +1,59 @@
+# The team's vocabulary. `make run` and `make test` are the two commands a newcomer needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEV    := DEBUG=1
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-postgres browser worker beat bench lint format typecheck migrations-check load-data reset-local-db
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up everything (venv, install, migrate, load data) and serve on http://127.0.0.1:8000
+run: install
+	$(DEV) $(BIN)/python manage.py migrate --noinput
+	$(DEV) $(BIN)/python manage.py load_data
+	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+load-data: install
+	$(DEV) $(BIN)/python manage.py load_data
+
+## Run the whole suite (SQLite); browser tests drive Debian's Chromium
+test: install browser
+	$(BIN)/pytest
+
+## The same suite against the PostgreSQL on 127.0.0.1:5432
+test-postgres: install browser
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+## Debian's Chromium for the Playwright tests (never a downloaded browser)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+## Celery worker with the beat scheduler embedded (needs Redis at REDIS_URL)
+worker: install
+	$(DEV) $(BIN)/celery -A config worker --beat --loglevel=INFO
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrations-check: install
+	$(DEV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+reset-local-db:
+	rm -f db.sqlite3

@@ -1,0 +1,125 @@
+"""KV cache as llama.cpp allocates it.
+
+Rules (ggml-org/llama.cpp ``src/llama-kv-cache.cpp``, ``src/llama-kv-cache-iswa.cpp``,
+``src/llama-context.cpp``, ``src/llama-hparams.cpp``):
+
+* the context is padded to a multiple of 256 cells;
+* each full-attention layer stores ``k_width`` + ``v_width`` elements per cell,
+  as rows of the cache type (q8_0 = 34 bytes per 32 values, q4_0 = 18 per 32);
+* sliding-window layers keep ``min(context, window + n_ubatch)`` cells, padded to 256;
+* MLA layers (DeepSeek, Kimi) keep the 576-wide latent as K and no V since
+  PR #19067 (January 2026); ``legacy_mla`` sizes GGUFs converted before
+  PR #12801 (April 2025), which cache full per-head K and V;
+* recurrent / linear-attention layers keep a fixed f32 state per sequence;
+* with ``parallel`` sequences (llama-server ``-np``) each sequence gets its own cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calculator.engine.types import Architecture, EngineError, KvLayer
+
+KV_PAD = 256
+DEFAULT_UBATCH = 512
+
+# cache type → (values per block, bytes per block), from ggml/src/ggml-common.h
+KV_TYPES: dict[str, tuple[int, int]] = {
+    "f32": (1, 4),
+    "f16": (1, 2),
+    "bf16": (1, 2),
+    "q8_0": (32, 34),
+    "q5_1": (32, 24),
+    "q5_0": (32, 22),
+    "q4_1": (32, 20),
+    "q4_0": (32, 18),
+    "iq4_nl": (32, 18),
+}
+
+
+def pad(n: int, multiple: int = KV_PAD) -> int:
+    return -(-n // multiple) * multiple
+
+
+def row_bytes(kv_type: str, width: int) -> int:
+    try:
+        block, size = KV_TYPES[kv_type]
+    except KeyError:
+        raise EngineError(
+            f"unknown KV cache type '{kv_type}'; use one of: {', '.join(KV_TYPES)}", "kv_type"
+        ) from None
+    if width % block:
+        raise EngineError(
+            f"KV width {width} is not a multiple of {kv_type}'s block {block}", "kv_type"
+        )
+    return width // block * size
+
+
+@dataclass(frozen=True, slots=True)
+class KvCache:
+    cells: int  # padded cells per sequence on full-attention layers
+    k_bytes: int
+    v_bytes: int
+    state_bytes: int  # recurrent layers' fixed state
+    per_token_bytes: int  # bytes a full-attention cell adds, all layers (decode reads these)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.k_bytes + self.v_bytes + self.state_bytes
+
+
+def _layer_cells(layer: KvLayer, cells: int, n_ubatch: int) -> int:
+    if layer.kind == "sliding" and layer.window:
+        return min(cells, pad(layer.window + n_ubatch))
+    return cells
+
+
+def _widths(arch: Architecture, layer: KvLayer, legacy_mla: bool) -> tuple[int, int]:
+    if layer.kind == "mla" and legacy_mla and arch.mla:
+        m = arch.mla
+        return arch.n_head * (m.qk_nope_head_dim + m.qk_rope_head_dim), arch.n_head * m.v_head_dim
+    return layer.k_width, layer.v_width
+
+
+def kv_cache(
+    arch: Architecture,
+    context: int,
+    kv_type: str = "f16",
+    parallel: int = 1,
+    *,
+    n_ubatch: int = DEFAULT_UBATCH,
+    legacy_mla: bool = False,
+) -> KvCache:
+    """KV cache for ``parallel`` sequences of ``context`` tokens each."""
+    if context <= 0:
+        raise EngineError("context must be a positive number of tokens", "context")
+    if parallel <= 0:
+        raise EngineError("parallel must be at least 1", "parallel")
+    cells = pad(context)
+    k = v = state = per_token = 0
+    for layer in arch.kv_layers:
+        if layer.kind == "recurrent":
+            state += layer.state_elements * 4 * parallel
+            continue
+        k_width, v_width = _widths(arch, layer, legacy_mla)
+        n = _layer_cells(layer, cells, n_ubatch) * parallel
+        k_row = row_bytes(kv_type, k_width) if k_width else 0
+        v_row = row_bytes(kv_type, v_width) if v_width else 0
+        k += k_row * n
+        v += v_row * n
+        if layer.kind != "sliding":
+            per_token += k_row + v_row
+    return KvCache(cells, k, v, state, per_token)
+
+
+def kv_read_bytes(arch: Architecture, context: int, kv_type: str = "f16") -> int:
+    """Bytes of KV cache one decode step reads at ``context`` tokens of history."""
+    total = 0
+    for layer in arch.kv_layers:
+        if layer.kind == "recurrent":
+            total += layer.state_elements * 4
+            continue
+        span = min(context, layer.window) if layer.kind == "sliding" and layer.window else context
+        widths = _widths(arch, layer, legacy_mla=False)
+        total += sum(row_bytes(kv_type, w) for w in widths if w) * span
+    return total

@@ -1,0 +1,138 @@
+"""Frozen value types shared by every engine module.
+
+The engine describes a model the way llama.cpp stores it: a list of named
+tensors in GGUF order (``shape[0]`` is the row length, ``shape[1]`` the number
+of rows, ``shape[2]`` the number of experts for stacked expert tensors), plus
+the per-layer attention facts the KV cache needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Literal
+
+AttentionKind = Literal["full", "sliding", "mla", "recurrent"]
+
+
+class EngineError(ValueError):
+    """Input the engine cannot size honestly; ``field`` names the culprit."""
+
+    def __init__(self, message: str, field: str = "config") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """One weight tensor as llama.cpp names and shapes it.
+
+    ``name`` is the GGUF tensor name (``token_embd.weight``,
+    ``blk.3.attn_v.weight``, ``blk.7.ffn_down_exps.weight``,
+    ``blk.0.attn_norm.weight``, ``blk.0.attn_q.bias`` ...).
+    ``shape`` is in GGUF order: ``(row_length, n_rows)`` for matrices,
+    ``(row_length, n_rows, n_expert)`` for stacked experts, ``(n,)`` for
+    vectors.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    layer: int | None = None
+
+    @property
+    def n_elements(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def role(self) -> str:
+        """Name without ``blk.N.`` and the ``.weight``/``.bias`` suffix: ``attn_v``."""
+        base = self.name
+        if base.startswith("blk."):
+            base = base.split(".", 2)[2]
+        return base.rsplit(".", 1)[0]
+
+    @property
+    def is_bias(self) -> bool:
+        return self.name.endswith(".bias")
+
+    @property
+    def is_expert(self) -> bool:
+        """Routed-expert tensor (``ffn_*_exps``); shared experts are not."""
+        return "_exps" in self.name
+
+    @property
+    def is_vector(self) -> bool:
+        return len(self.shape) == 1
+
+
+@dataclass(frozen=True, slots=True)
+class KvLayer:
+    """What one layer keeps per token of context (elements, before the KV type).
+
+    ``k_width``/``v_width`` are ``n_head_kv * head_dim`` (MLA: the latent
+    ``kv_lora_rank + qk_rope_head_dim`` for K and no V in current llama.cpp).
+    Sliding layers cap their cells at ``window`` (+ micro-batch). Recurrent
+    layers hold ``state_elements`` f32 values regardless of context.
+    """
+
+    kind: AttentionKind
+    k_width: int
+    v_width: int
+    window: int | None = None
+    state_elements: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MlaDims:
+    q_lora_rank: int | None
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+
+
+@dataclass(frozen=True, slots=True)
+class Architecture:
+    """A model as the engine sees it: hyper-parameters plus its tensor list."""
+
+    model_type: str  # the config's model_type (e.g. "deepseek_v3", "kimi_k2")
+    gguf_arch: str  # llama.cpp's architecture name (e.g. "deepseek2", "qwen3moe")
+    n_layer: int
+    n_embd: int
+    n_vocab: int
+    n_head: int
+    n_ctx_train: int
+    kv_layers: tuple[KvLayer, ...]
+    tensors: tuple[Tensor, ...]
+    native_dtype: str  # "bf16", "f16", "f32", "fp8", "mxfp4"
+    n_expert: int = 0  # routed experts per MoE layer (0 = dense)
+    n_expert_used: int = 0
+    n_expert_shared: int = 0
+    n_moe_layers: int = 0
+    tie_word_embeddings: bool = False
+    mla: MlaDims | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_expert > 0
+
+    @property
+    def n_head_kv_max(self) -> int:
+        widths = [kv.k_width for kv in self.kv_layers if kv.kind != "recurrent"]
+        return max(widths, default=0)
+
+    @property
+    def total_params(self) -> int:
+        return sum(t.n_elements for t in self.tensors)
+
+    @property
+    def active_params(self) -> int:
+        """Parameters touched per token: routed experts count ``n_expert_used/n_expert``."""
+        total = 0
+        for t in self.tensors:
+            if t.is_expert and self.n_expert:
+                total += t.n_elements * self.n_expert_used // self.n_expert
+            else:
+                total += t.n_elements
+        return total

@@ -1,0 +1,11 @@
+"""Celery application, wired the way Celery documents it for Django."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("llm_ram")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
