@@ -5,6 +5,7 @@ Development needs nothing set: SQLite in the project folder, DEBUG on only when
 ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL``; see README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -116,6 +117,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Catalog price sync: beat runs the dispatcher, which fans out one task per due retailer.
+# Locks and the cross-worker rate limit live in Redis (CATALOG_REDIS_URL).
+CATALOG_SYNC_INTERVAL = timedelta(hours=env.float("CATALOG_SYNC_INTERVAL_HOURS", default=4.0))
+CATALOG_REDIS_URL = env.str("CATALOG_REDIS_URL", default=REDIS_URL)
+CATALOG_REDIS_PREFIX = env.str("CATALOG_REDIS_PREFIX", default="catalog")
+CELERY_BEAT_SCHEDULE = {
+    "catalog-sync-due-retailers": {
+        "task": "catalog.tasks.sync_due_retailers",
+        "schedule": CATALOG_SYNC_INTERVAL,
+    },
+}
 
 # Request bodies: a pasted config.json is small; refuse anything huge early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_000_000)

@@ -39,10 +39,6 @@ SOLD_SIZES_GB: tuple[int, ...] = (
     8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
 )  # fmt: skip
 
-# Decode efficiency for a visitor's own machine, by kind, when no measured
-# class applies; the loader replaces these with hardware.json's measured values.
-DEFAULT_EFFICIENCY: dict[str, float] = {"gpu": 0.7, "apple": 0.65, "apu": 0.7, "cpu": 0.6}
-
 
 @dataclass(frozen=True, slots=True)
 class HardwareProfile:
@@ -85,23 +81,29 @@ class HardwareProfile:
 
 
 def custom_profile(
-    *, memory_gb: float, bandwidth_gbps: float, kind: HardwareKind, efficiency: float | None = None
+    *, memory_gb: float, bandwidth_gbps: float, kind: HardwareKind, efficiency: float
 ) -> HardwareProfile:
-    """A visitor's own machine from its memory size and bandwidth."""
+    """A visitor's own machine from its memory size and bandwidth; ``efficiency`` is the
+    measured value of its kind's class."""
     return HardwareProfile(
         slug="custom",
         name=f"Your machine ({memory_gb:g} GB, {bandwidth_gbps:g} GB/s)",
         kind=kind,
         memory_gb=memory_gb,
         bandwidth_gbps=bandwidth_gbps,
-        efficiency=efficiency if efficiency is not None else DEFAULT_EFFICIENCY[kind],
+        efficiency=efficiency,
         tier="custom",
     )
+
+
+def machine_budget_bytes(memory_gb: float) -> int:
+    """What an estimate's total may reach on a machine with ``memory_gb`` of RAM."""
+    return int(memory_gb * GIB * PLANNING_FILL)
 
 
 def recommended_ram_gb(total_bytes: int) -> int | None:
     """Smallest sold memory size that holds ``total_bytes`` within the planning fill."""
     for size in SOLD_SIZES_GB:
-        if total_bytes <= size * GIB * PLANNING_FILL:
+        if total_bytes <= machine_budget_bytes(size):
             return size
     return None

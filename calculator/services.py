@@ -1,0 +1,238 @@
+"""The bridge between stored rows and the engine.
+
+Views, the API, the CLI and the FAQ call these functions; they turn database
+rows into engine values (cached per row version) and never compute a figure
+themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from calculator.engine import hardware as hw
+from calculator.engine.architecture import parse_config
+from calculator.engine.estimate import Estimate, Options, estimate
+from calculator.engine.types import Architecture
+from calculator.models import (
+    SEED_FIELDS,
+    EfficiencyClass,
+    HardwareProfile,
+    LlmModel,
+    checksum,
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+MODELS_DIR = DATA_DIR / "models"
+HARDWARE_FILE = DATA_DIR / "hardware.json"
+MOE_PENALTY_KEY = "moe_penalty"
+DEFAULT_HOST_SLUG = "desktop-ddr5-5600-2ch"
+
+
+# --- loading reviewed data files ---------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept_editor_changes: list[str] = field(default_factory=list)
+
+    def summary(self, what: str) -> str:
+        text = (
+            f"{what}: {len(self.created)} created, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged"
+        )
+        if self.kept_editor_changes:
+            text += (
+                f"; kept admin edits of {', '.join(self.kept_editor_changes)} "
+                "(data file not applied)"
+            )
+        return text
+
+
+def _upsert(model: Any, lookup: dict[str, Any], values: dict[str, Any], report: LoadReport) -> None:
+    """Create or update one seeded row without clobbering what an editor changed."""
+    name = next(iter(lookup.values()))
+    new_sum = checksum(values)
+    row = model.objects.filter(**lookup).first()
+    if row is None:
+        row = model(**lookup, **values, seed_checksum=new_sum)
+        row.full_clean()
+        row.save()
+        report.created.append(name)
+        return
+    if row.seed_checksum == new_sum:
+        report.unchanged.append(name)
+        return
+    current = checksum({key: getattr(row, key) for key in values})
+    if row.seed_checksum and current != row.seed_checksum:
+        report.kept_editor_changes.append(name)
+        return
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.seed_checksum = new_sum
+    row.full_clean()
+    row.save()
+    report.updated.append(name)
+
+
+def _model_values(data: dict[str, Any]) -> dict[str, Any]:
+    values = {key: data.get(key) for key in SEED_FIELDS}
+    values["release_date"] = (
+        date.fromisoformat(data["release_date"]) if data.get("release_date") else None
+    )
+    values["release_date_source"] = data.get("release_date_source") or ""
+    values["summary"] = data.get("summary") or ""
+    values["popular"] = bool(data.get("popular"))
+    return values
+
+
+def models_load(*, directory: Path = MODELS_DIR) -> LoadReport:
+    report = LoadReport()
+    with transaction.atomic():
+        for path in sorted(directory.glob("*.json")):
+            data = json.loads(path.read_text())
+            parse_config(data["config"])  # a bad file fails loudly, naming the field
+            _upsert(LlmModel, {"slug": data["slug"]}, _model_values(data), report)
+    return report
+
+
+def hardware_load(*, path: Path = HARDWARE_FILE) -> LoadReport:
+    data = json.loads(path.read_text())
+    report = LoadReport()
+    with transaction.atomic():
+        for key, value in data["efficiency"].items():
+            values = {
+                "eta": value["eta"],
+                "low": value.get("low", value["eta"]),
+                "high": value.get("high", value["eta"]),
+                "sources": value.get("sources", []),
+                "derivation": value.get("derivation", ""),
+            }
+            EfficiencyClass.objects.update_or_create(key=key, defaults=values)
+        classes = {c.key: c for c in EfficiencyClass.objects.all()}
+        for position, profile in enumerate(data["profiles"]):
+            values = {
+                "name": profile["name"],
+                "kind": profile["kind"],
+                "tier": profile["tier"],
+                "memory_gb": profile["memory_gb"],
+                "bandwidth_gbps": profile["bandwidth_gbps"],
+                "efficiency_class": classes[profile["efficiency_class"]],
+                "fp16_tflops": profile.get("fp16_tflops"),
+                "gpu_memory_fraction": profile.get("gpu_memory_fraction"),
+                "channels": profile.get("channels"),
+                "mt_s": profile.get("mt_s"),
+                "ddr": profile.get("ddr") or "",
+                "dimm_type": profile.get("dimm_type") or "",
+                "dimm_slots": profile.get("dimm_slots"),
+                "source": profile["source"],
+                "position": position,
+            }
+            _upsert(HardwareProfile, {"slug": profile["slug"]}, values, report)
+    return report
+
+
+# --- engine values from rows, cached per row version ------------------------------
+
+
+@lru_cache(maxsize=256)
+def _architecture(slug: str, version: str, config_json: str) -> Architecture:
+    return parse_config(json.loads(config_json))
+
+
+def architecture_of(model: LlmModel) -> Architecture:
+    return _architecture(
+        model.slug, str(model.updated_at), json.dumps(model.config, sort_keys=True)
+    )
+
+
+def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:
+    eff = row.efficiency_class
+    return hw.HardwareProfile(
+        slug=row.slug,
+        name=row.name,
+        kind=row.kind,  # type: ignore[arg-type]
+        memory_gb=row.memory_gb,
+        bandwidth_gbps=row.bandwidth_gbps,
+        efficiency=eff.eta,
+        efficiency_low=eff.low,
+        efficiency_high=eff.high,
+        tier=row.tier,
+        gpu_memory_fraction=row.gpu_memory_fraction,
+        fp16_tflops=row.fp16_tflops,
+        channels=row.channels,
+        mt_s=row.mt_s,
+        ddr=row.ddr or None,
+        dimm_type=row.dimm_type or None,
+        dimm_slots=row.dimm_slots,
+        source=row.source,
+    )
+
+
+@dataclass(frozen=True)
+class HardwareSet:
+    profiles: tuple[hw.HardwareProfile, ...]
+    host: hw.HardwareProfile | None
+    moe_penalty: float
+    efficiency_by_kind: dict[str, float]
+
+    def get(self, slug: str) -> hw.HardwareProfile | None:
+        return next((p for p in self.profiles if p.slug == slug), None)
+
+
+# hardware.json efficiency class that a visitor's own machine of each kind uses
+KIND_CLASS = {"gpu": "cuda", "apple": "metal", "apu": "apu", "cpu": "cpu_ddr"}
+
+
+def hardware_set() -> HardwareSet:
+    rows = list(HardwareProfile.objects.listed())
+    classes = {c.key: c for c in EfficiencyClass.objects.all()}
+    profiles = tuple(engine_profile(r) for r in rows)
+    host = next((p for p in profiles if p.slug == DEFAULT_HOST_SLUG), None) or next(
+        (p for p in profiles if p.kind == "cpu"), None
+    )
+    penalty = classes[MOE_PENALTY_KEY].eta if MOE_PENALTY_KEY in classes else 1.0
+    by_kind = {kind: classes[key].eta for kind, key in KIND_CLASS.items() if key in classes}
+    return HardwareSet(profiles, host, penalty, by_kind)
+
+
+def custom_hardware(
+    hardware: HardwareSet, *, memory_gb: float, bandwidth_gbps: float, kind: str
+) -> hw.HardwareProfile:
+    return hw.custom_profile(
+        memory_gb=memory_gb,
+        bandwidth_gbps=bandwidth_gbps,
+        kind=kind,  # type: ignore[arg-type]
+        efficiency=hardware.efficiency_by_kind[kind],
+    )
+
+
+def estimate_for(
+    arch: Architecture,
+    options: Options,
+    hardware: HardwareSet,
+    profiles: Sequence[hw.HardwareProfile] | None = None,
+) -> Estimate:
+    return estimate(
+        arch,
+        options,
+        hardware.profiles if profiles is None else profiles,
+        host=hardware.host,
+        moe_penalty=hardware.moe_penalty,
+    )
+
+
+def find_model(key: str) -> LlmModel | None:
+    """A published model by slug or Hugging Face repo id (case-insensitive)."""
+    qs = LlmModel.objects.published()
+    return qs.filter(slug=key.lower()).first() or qs.filter(hf_repo__iexact=key).first()
