@@ -5,6 +5,7 @@ from calculator.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("kits/", include("catalog.urls")),
     path("api/v1/", api.urls),
     path("", include("calculator.urls")),
 ]

@@ -211,6 +211,7 @@ def _finish(
     n_expert_shared: int = 0,
     n_moe_layers: int = 0,
     mla: MlaDims | None = None,
+    n_mtp_layers: int = 0,
     notes: tuple[str, ...] = (),
 ) -> Architecture:
     return Architecture(
@@ -230,6 +231,7 @@ def _finish(
         n_moe_layers=n_moe_layers,
         tie_word_embeddings=tied,
         mla=mla,
+        n_mtp_layers=n_mtp_layers,
         notes=notes,
     )
 
@@ -512,7 +514,11 @@ def _glm4_moe(c: _Cfg) -> Architecture:
         c, b, gguf_arch="glm4moe", n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
         n_head=a.n_head, kv_layers=[_full(a)] * n_layer, tied=tied, n_expert=n_expert,
         n_expert_used=n_used, n_expert_shared=n_shared, n_moe_layers=n_moe,
-        notes=("The multi-token-prediction layer is stored in the GGUF and counted here.",),
+        n_mtp_layers=n_nextn,
+        notes=(
+            "The multi-token-prediction layer is stored in the GGUF and counted in its "
+            "size, not in the parameter count.",
+        ),
     )  # fmt: skip
 
 

@@ -111,6 +111,7 @@ class Architecture:
     n_moe_layers: int = 0
     tie_word_embeddings: bool = False
     mla: MlaDims | None = None
+    n_mtp_layers: int = 0  # trailing multi-token-prediction layers stored in the GGUF
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -122,15 +123,21 @@ class Architecture:
         widths = [kv.k_width for kv in self.kv_layers if kv.kind != "recurrent"]
         return max(widths, default=0)
 
+    def _main_tensors(self) -> list[Tensor]:
+        """Tensors of the language model proper: published parameter counts leave out
+        multi-token-prediction layers, although GGUF files store them."""
+        first_mtp = self.n_layer - self.n_mtp_layers
+        return [t for t in self.tensors if t.layer is None or t.layer < first_mtp]
+
     @property
     def total_params(self) -> int:
-        return sum(t.n_elements for t in self.tensors)
+        return sum(t.n_elements for t in self._main_tensors())
 
     @property
     def active_params(self) -> int:
         """Parameters touched per token: routed experts count ``n_expert_used/n_expert``."""
         total = 0
-        for t in self.tensors:
+        for t in self._main_tensors():
             if t.is_expert and self.n_expert:
                 total += t.n_elements * self.n_expert_used // self.n_expert
             else:

@@ -1,0 +1,67 @@
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from calculator import services
+from calculator.models import HardwareProfile, LlmModel
+
+
+def test_loading_twice_changes_nothing(catalog):
+    models = services.models_load()
+    hardware = services.hardware_load()
+    assert not models.created and not models.updated
+    assert not hardware.created and not hardware.updated
+
+
+def test_catalog_has_forty_models_across_eight_families(catalog):
+    assert LlmModel.objects.count() >= 40
+    assert LlmModel.objects.values("family").distinct().count() >= 8
+
+
+def test_editor_changes_survive_a_changed_data_file(catalog, tmp_path):
+    model = LlmModel.objects.get(slug="phi-4")
+    model.name = "Phi-4 (edited)"
+    model.save()
+    data = json.loads((services.MODELS_DIR / "phi-4.json").read_text())
+    data["summary"] = "Updated summary."
+    (tmp_path / "phi-4.json").write_text(json.dumps(data))
+    report = services.models_load(directory=tmp_path)
+    assert report.kept_editor_changes == ["phi-4"]
+    assert LlmModel.objects.get(slug="phi-4").name == "Phi-4 (edited)"
+
+
+def test_changed_data_file_updates_an_unedited_row(catalog, tmp_path):
+    source = services.MODELS_DIR / "phi-4.json"
+    data = json.loads(source.read_text())
+    data["summary"] = "Updated summary."
+    (tmp_path / "phi-4.json").write_text(json.dumps(data))
+    report = services.models_load(directory=tmp_path)
+    assert report.updated == ["phi-4"]
+    assert LlmModel.objects.get(slug="phi-4").summary == "Updated summary."
+
+
+def test_derived_figures_come_from_the_engine_on_save(catalog):
+    model = LlmModel.objects.get(slug="qwen3-30b-a3b")
+    assert model.architecture == LlmModel.MOE
+    assert model.total_params == services.architecture_of(model).total_params
+    assert model.context_length == model.config["max_position_embeddings"]
+
+
+def test_invalid_pasted_config_is_a_form_error_on_the_config_field(catalog):
+    model = LlmModel(slug="broken", name="Broken", family="Test", hf_repo="x/broken",
+                     source="test", config={"model_type": "llama"})  # fmt: skip
+    with pytest.raises(ValidationError) as err:
+        model.full_clean()
+    assert "config" in err.value.message_dict
+
+
+def test_hardware_set_uses_a_desktop_as_the_offload_host(hardware):
+    assert hardware.host.kind == "cpu" and hardware.host.tier == "desktop"
+    assert len(hardware.profiles) == HardwareProfile.objects.count()
+
+
+def test_find_model_by_slug_or_repo_id_ignores_case(catalog):
+    assert services.find_model("DeepSeek-R1").slug == "deepseek-r1"
+    assert services.find_model("deepseek-ai/deepseek-r1").slug == "deepseek-r1"
+    assert services.find_model("nope") is None
