@@ -127,6 +127,7 @@ class EfficiencyClass(models.Model):
     eta = models.FloatField()
     low = models.FloatField()
     high = models.FloatField()
+    overhead_ms = models.FloatField(default=0.0, help_text="Fixed time per generated token.")
     sources = models.JSONField(default=list)
     derivation = models.TextField(blank=True)
 

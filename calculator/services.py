@@ -115,6 +115,7 @@ def hardware_load(*, path: Path = HARDWARE_FILE) -> LoadReport:
                 "eta": value["eta"],
                 "low": value.get("low", value["eta"]),
                 "high": value.get("high", value["eta"]),
+                "overhead_ms": value.get("overhead_ms", 0.0),
                 "sources": value.get("sources", []),
                 "derivation": value.get("derivation", ""),
             }
@@ -167,6 +168,7 @@ def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:
         efficiency=eff.eta,
         efficiency_low=eff.low,
         efficiency_high=eff.high,
+        overhead_ms=eff.overhead_ms,
         tier=row.tier,
         gpu_memory_fraction=row.gpu_memory_fraction,
         fp16_tflops=row.fp16_tflops,
@@ -184,7 +186,7 @@ class HardwareSet:
     profiles: tuple[hw.HardwareProfile, ...]
     host: hw.HardwareProfile | None
     moe_penalty: float
-    efficiency_by_kind: dict[str, float]
+    efficiency_by_kind: dict[str, tuple[float, float]]  # kind → (eta, overhead_ms)
 
     def get(self, slug: str) -> hw.HardwareProfile | None:
         return next((p for p in self.profiles if p.slug == slug), None)
@@ -202,7 +204,11 @@ def hardware_set() -> HardwareSet:
         (p for p in profiles if p.kind == "cpu"), None
     )
     penalty = classes[MOE_PENALTY_KEY].eta if MOE_PENALTY_KEY in classes else 1.0
-    by_kind = {kind: classes[key].eta for kind, key in KIND_CLASS.items() if key in classes}
+    by_kind = {
+        kind: (classes[key].eta, classes[key].overhead_ms)
+        for kind, key in KIND_CLASS.items()
+        if key in classes
+    }
     return HardwareSet(profiles, host, penalty, by_kind)
 
 
@@ -213,7 +219,8 @@ def custom_hardware(
         memory_gb=memory_gb,
         bandwidth_gbps=bandwidth_gbps,
         kind=kind,  # type: ignore[arg-type]
-        efficiency=hardware.efficiency_by_kind[kind],
+        efficiency=hardware.efficiency_by_kind[kind][0],
+        overhead_ms=hardware.efficiency_by_kind[kind][1],
     )
 
 

@@ -55,18 +55,18 @@ class Summary:
         return sum(e <= bound for e in errors) / len(errors) if errors else 0.0
 
 
-def _read(name: str) -> list[dict[str, str]]:
+def read_reference(name: str) -> list[dict[str, str]]:
     with (REFERENCE_DIR / name).open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def _included(record: dict[str, str]) -> bool:
+def included(record: dict[str, str]) -> bool:
     return not record.get("notes", "").startswith(EXCLUDED_MARK)
 
 
 def file_size_rows(archs: Mapping[str, Architecture]) -> list[Row]:
     rows = []
-    for r in filter(_included, _read("gguf_file_sizes.csv")):
+    for r in filter(included, read_reference("gguf_file_sizes.csv")):
         arch = archs.get(r["model_slug"])
         predicted = weights_bytes(arch, r["quant"]).total_bytes if arch else None
         rows.append(
@@ -78,7 +78,7 @@ def file_size_rows(archs: Mapping[str, Architecture]) -> list[Row]:
 
 def param_rows(archs: Mapping[str, Architecture]) -> list[Row]:
     rows = []
-    for r in filter(_included, _read("param_counts.csv")):
+    for r in filter(included, read_reference("param_counts.csv")):
         arch = archs.get(r["model_slug"])
         rows.append(
             Row("params", r["model_slug"], "total", float(r["total_params"]),
@@ -94,7 +94,7 @@ def param_rows(archs: Mapping[str, Architecture]) -> list[Row]:
 
 def kv_rows(archs: Mapping[str, Architecture]) -> list[Row]:
     rows = []
-    for r in filter(_included, _read("kv_cache_sizes.csv")):
+    for r in filter(included, read_reference("kv_cache_sizes.csv")):
         arch = archs.get(r["model_slug"])
         context, n_seq = int(r["context"]), int(r["n_seq"] or 1)
         predicted = (
@@ -114,7 +114,7 @@ def speed_rows(
     moe_penalty: float,
 ) -> list[Row]:
     rows = []
-    for r in filter(_included, _read("decode_speeds.csv")):
+    for r in filter(included, read_reference("decode_speeds.csv")):
         arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
         predicted = None
         if arch and hw:

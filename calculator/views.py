@@ -1,6 +1,42 @@
+"""Pages. Thin function views: parse the query string with a form, ask the presenters
+(which ask the engine), render one template per page. Under htmx, the swappable
+region of the same template is rendered alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from calculator import forms, presenters, selectors, services
+from calculator.engine.estimate import Options
+from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _partial(request: HtmxHttpRequest) -> bool:
+    """Render only the swappable region: an htmx request that is not a history restore."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _template(request: HtmxHttpRequest, page: str, region: str = "result") -> str:
+    return f"{page}#{region}" if _partial(request) else page
 
 
 @require_GET
@@ -8,3 +44,213 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    popular = list(selectors.popular_models())
+    hardware = services.hardware_set()
+    return render(
+        request,
+        "calculator/home.html",
+        {
+            "popular": presenters.summaries(popular, forms.DEFAULTS),
+            "options": forms.DEFAULTS,
+            "profiles": hardware.profiles,
+            "search_form": forms.SearchForm(),
+            "machine_form": forms.MachineForm(initial={"kind": "cpu"}),
+        },
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def model_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = forms.ModelFilterForm(request.GET or None, families=selectors.families())
+    data = form.cleaned_data if form.is_valid() else {}
+    problems = [f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()]
+    query = data.get("q") or ""
+    qs = selectors.models(
+        query=query,
+        family=data.get("family") or "",
+        architecture=data.get("architecture") or "",
+        size=data.get("size") or "",
+    )
+    options = Options(quant=data.get("quant") or forms.DEFAULTS.quant)
+    rows = presenters.summaries(qs, options)
+    fits_gb = data.get("fits_gb")
+    if fits_gb:
+        budget = machine_budget_bytes(fits_gb)
+        rows = [r for r in rows if r.total_bytes <= budget]
+    context = {
+        "form": form if form.is_bound else forms.ModelFilterForm(families=selectors.families()),
+        "rows": rows,
+        "options": options,
+        "fits_gb": fits_gb,
+        "query": query,
+        "problems": problems,
+    }
+    region = "search-results" if request.htmx.target == "search-results" else "result"
+    return render(request, _template(request, "calculator/model_list.html", region), context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    model = services.find_model(slug)
+    if model is None:
+        moved = selectors.redirect_target(slug)
+        if moved is not None:
+            return _redirect_keeping_query(request, moved.get_absolute_url())
+        return not_found(request, query=slug.replace("-", " "))
+    if model.slug != slug:
+        return _redirect_keeping_query(request, model.get_absolute_url())
+    options, problems = forms.options_from(request.GET)
+    calc = presenters.calculation(model, options, services.hardware_set())
+    context = {
+        "model": model,
+        "calc": calc,
+        "form": forms.display_form(options),
+        "problems": problems,
+        "canonical_query": _canonical_query(options),
+    }
+    return render(request, _template(request, "calculator/model_detail.html"), context)
+
+
+def _canonical_query(options: Options) -> str:
+    """The query string of the options that differ from the defaults."""
+    default = forms.DEFAULTS
+    parts = [
+        f"{name}={getattr(options, name)}"
+        for name in ("quant", "context", "kv_type", "parallel")
+        if getattr(options, name) != getattr(default, name)
+    ]
+    return "?" + "&".join(parts) if parts else ""
+
+
+def _redirect_keeping_query(request: HttpRequest, path: str) -> HttpResponse:
+    query = request.GET.urlencode()
+    return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
+    profile_slug = request.GET.get("profile", "")
+    hardware = services.hardware_set()
+    if profile_slug and hardware.get(profile_slug):
+        return HttpResponseRedirect(reverse("calculator:hardware-detail", args=[profile_slug]))
+    form = forms.MachineForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    problems = [f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()]
+    memory_gb = data.get("memory_gb")
+    rows, machine, options = [], None, forms.DEFAULTS
+    if memory_gb:
+        kind = data.get("kind") or "cpu"
+        bandwidth = data.get("bandwidth_gbps") or _typical_bandwidth(hardware, kind)
+        machine = services.custom_hardware(
+            hardware, memory_gb=memory_gb, bandwidth_gbps=bandwidth, kind=kind
+        )
+        options = replace(forms.DEFAULTS, context=data.get("context") or forms.DEFAULTS.context)
+        rows = presenters.runs_in_budget(selectors.models(), machine, hardware, options)
+    context = {
+        "form": form if form.is_bound else forms.MachineForm(initial={"kind": "cpu"}),
+        "problems": problems,
+        "machine": machine,
+        "memory_gb": memory_gb,
+        "options": options,
+        "rows": rows,
+        "profiles": hardware.profiles,
+        "sizes": [s for s in SOLD_SIZES_GB if s <= 512],
+    }
+    return render(request, _template(request, "calculator/hardware_list.html"), context)
+
+
+TYPICAL_PROFILE = {
+    "cpu": "desktop-ddr5-5600-2ch",
+    "apple": "apple-m4-max-40c",
+    "apu": "strix-halo-395-128",
+}
+
+
+def _typical_bandwidth(hardware: services.HardwareSet, kind: str) -> float:
+    profile = hardware.get(TYPICAL_PROFILE.get(kind, "")) or hardware.host
+    return profile.bandwidth_gbps if profile else 89.6
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    hardware = services.hardware_set()
+    profile = hardware.get(slug)
+    if profile is None:
+        return not_found(request, query="")
+    form = forms.MachineForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    problems = [f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()]
+    options = replace(forms.DEFAULTS, context=data.get("context") or forms.DEFAULTS.context)
+    rows = presenters.runs_on_profile(selectors.models(), profile, hardware, options)
+    context = {
+        "profile": profile,
+        "options": options,
+        "rows": rows,
+        "problems": problems,
+        "presets": presenters.context_presets(131072),
+    }
+    return render(request, _template(request, "calculator/hardware_detail.html"), context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def compare(request: HtmxHttpRequest) -> HttpResponse:
+    form = forms.CompareForm(request.GET or None)
+    slugs = form.cleaned_data["models"] if form.is_valid() else []
+    options, problems = forms.options_from(request.GET)
+    models = selectors.models_by_slugs(slugs)
+    missing = [s for s in slugs if s not in {m.slug for m in models}]
+    if missing:
+        problems.insert(0, f"Unknown model: {', '.join(missing)}.")
+    hardware = services.hardware_set()
+    compared, profiles = presenters.compare(models, options, hardware)
+    context = {
+        "form": form if form.is_bound else forms.CompareForm(),
+        "options_form": forms.display_form(options),
+        "options": options,
+        "compared": compared,
+        "profiles": profiles,
+        "problems": problems,
+        "all_models": selectors.models(),
+        "models_value": ",".join(m.slug for m in models),
+    }
+    return render(request, _template(request, "calculator/compare.html"), context)
+
+
+@require_GET
+def methodology(request: HttpRequest) -> HttpResponse:
+    models = list(selectors.models())
+    hardware = services.hardware_set()
+    report = presenters.validation_report(models, hardware)
+    by_kind: dict[str, list[object]] = {}
+    for row in report.rows:
+        by_kind.setdefault(row.kind, []).append(row)
+    return render(
+        request,
+        "calculator/methodology.html",
+        {"report": report, "rows_by_kind": by_kind, "hardware": hardware},
+    )
+
+
+def not_found(
+    request: HttpRequest, exception: Exception | None = None, *, query: str = ""
+) -> HttpResponse:
+    """The 404 page: a search box and a few suggestions (also Django's handler404)."""
+    if exception is not None and isinstance(exception, Http404):
+        query = ""
+    suggestions = selectors.search(query) if query else []
+    popular = list(selectors.popular_models()[:8]) if not suggestions else []
+    return render(
+        request,
+        "404.html",
+        {"query": query, "suggestions": suggestions, "popular": popular},
+        status=404,
+    )

@@ -50,6 +50,7 @@ class HardwareProfile:
     efficiency: float
     efficiency_low: float | None = None
     efficiency_high: float | None = None
+    overhead_ms: float = 0.0  # fixed time per generated token (kernel launches, sync)
     tier: str = ""
     gpu_memory_fraction: float | None = None
     fp16_tflops: float | None = None
@@ -81,7 +82,12 @@ class HardwareProfile:
 
 
 def custom_profile(
-    *, memory_gb: float, bandwidth_gbps: float, kind: HardwareKind, efficiency: float
+    *,
+    memory_gb: float,
+    bandwidth_gbps: float,
+    kind: HardwareKind,
+    efficiency: float,
+    overhead_ms: float = 0.0,
 ) -> HardwareProfile:
     """A visitor's own machine from its memory size and bandwidth; ``efficiency`` is the
     measured value of its kind's class."""
@@ -92,6 +98,7 @@ def custom_profile(
         memory_gb=memory_gb,
         bandwidth_gbps=bandwidth_gbps,
         efficiency=efficiency,
+        overhead_ms=overhead_ms,
         tier="custom",
     )
 

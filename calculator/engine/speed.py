@@ -91,7 +91,7 @@ def _rates(
     """tokens/s (central, low, high) for bytes read from each pool."""
     rates = []
     for pick in range(3):
-        seconds = 0.0
+        seconds = parts[0][1].overhead_ms / 1000  # the main device's fixed cost per token
         for read, hw in parts:
             eta = _eta(hw, moe_penalty, fp)[pick]
             seconds += read / (eta * hw.bandwidth_bytes)
@@ -100,9 +100,10 @@ def _rates(
 
 
 def _formula(fp: Footprint, hw: HardwareProfile, eta: float, tps: float) -> str:
+    overhead = f" + {hw.overhead_ms:g} ms" if hw.overhead_ms else ""
     return (
-        f"{eta:.2f} × {hw.bandwidth_gbps:g} GB/s ÷ "
-        f"{fp.read_bytes_per_token / GB:.2f} GB read per token ≈ {tps:.1f} tok/s"
+        f"1 ÷ ({fp.read_bytes_per_token / GB:.2f} GB read per token ÷ "
+        f"({eta:.2f} × {hw.bandwidth_gbps:g} GB/s){overhead}) ≈ {tps:.1f} tok/s"
     )
 
 

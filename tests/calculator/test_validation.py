@@ -1,0 +1,116 @@
+"""The engine against published measurements (calculator/data/reference/*.csv).
+
+Bounds from the sizing-engine issue: file size within 3% on every row (median under
+0.5%, 90th percentile under 2%); parameter counts within 0.5% (plus the rounding of
+the published figure); llama.cpp KV size within 1%; decode speed within ±30% for at
+least 80% of rows.
+"""
+
+import statistics
+
+import pytest
+
+from calculator import services, validation
+from calculator.engine.quant import PRESETS, weights_bytes
+from calculator.models import LlmModel
+
+
+@pytest.fixture
+def rows(hardware):
+    archs = {m.slug: services.architecture_of(m) for m in LlmModel.objects.all()}
+    profiles = {p.slug: p for p in hardware.profiles}
+    return validation.all_rows(archs, profiles, moe_penalty=hardware.moe_penalty)
+
+
+def evaluated(rows, kind):
+    found = [r for r in rows if r.kind == kind and r.error is not None]
+    assert found, f"no {kind} row could be evaluated"
+    return found
+
+
+def rounding_of(value: float) -> float:
+    """Relative half-unit of the last significant digit of a published figure."""
+    digits = str(int(value)).rstrip("0")
+    unit = 10 ** (len(str(int(value))) - len(digits))
+    return unit / 2 / value
+
+
+def test_every_gguf_file_size_row_within_3_percent(rows):
+    misses = [(r.model_slug, r.label, f"{r.error:+.2%}")
+              for r in evaluated(rows, "file_size") if abs(r.error) > 0.03]  # fmt: skip
+    assert misses == []
+
+
+def test_file_size_median_error_under_half_a_percent(rows):
+    errors = [abs(r.error) for r in evaluated(rows, "file_size")]
+    assert statistics.median(errors) < 0.005
+
+
+def test_file_size_90th_percentile_error_under_2_percent(rows):
+    errors = sorted(abs(r.error) for r in evaluated(rows, "file_size"))
+    assert errors[int(0.9 * (len(errors) - 1))] < 0.02
+
+
+def test_parameter_counts_within_half_a_percent_of_published(rows):
+    misses = [(r.model_slug, f"{r.error:+.2%}") for r in evaluated(rows, "params")
+              if abs(r.error) > 0.005 + rounding_of(r.published)]  # fmt: skip
+    assert misses == []
+
+
+def test_kv_cache_within_1_percent_of_llama_cpp_logs(rows):
+    misses = [(r.model_slug, r.label, f"{r.error:+.2%}")
+              for r in evaluated(rows, "kv_cache") if abs(r.error) > 0.01]  # fmt: skip
+    assert misses == []
+
+
+def test_decode_speed_within_30_percent_for_at_least_80_percent_of_rows(rows):
+    speeds = evaluated(rows, "decode_speed")
+    within = sum(abs(r.error) <= 0.30 for r in speeds)
+    assert within / len(speeds) >= 0.80, f"{within}/{len(speeds)}"
+
+
+def test_speed_model_beats_a_flat_bandwidth_times_0_55_rule(rows, hardware):
+    """The rule rival calculators use: tokens/s = 0.55 × bandwidth ÷ model bytes."""
+    archs = {m.slug: services.architecture_of(m) for m in LlmModel.objects.all()}
+    profiles = {p.slug: p for p in hardware.profiles}
+    speeds = evaluated(rows, "decode_speed")
+    flat_within = 0
+    for r in speeds:
+        quant, slug = r.label.split(" on ")
+        size = weights_bytes(archs[r.model_slug], quant).total_bytes
+        flat = 0.55 * profiles[slug].bandwidth_gbps * 1e9 / size
+        flat_within += abs(flat / r.published - 1) <= 0.30
+    ours = sum(abs(r.error) <= 0.30 for r in speeds)
+    assert ours > flat_within
+
+
+def test_per_tensor_sizes_beat_a_fixed_bits_per_weight_table_on_the_tail(rows):
+    """llama.cpp's own whole-file bpw for Llama-3-8B (tools/quantize/quantize.cpp sizes
+    ÷ 8.03B params) applied to every model: right on the common case, wrong on the tail."""
+    fixed_bpw = {"Q2_K": 3.17, "Q3_K_S": 3.65, "Q3_K_M": 4.00, "Q3_K_L": 4.31, "Q4_0": 4.64,
+                 "Q4_1": 5.11, "Q4_K_S": 4.67, "Q4_K_M": 4.90, "Q5_0": 5.57, "Q5_1": 6.04,
+                 "Q5_K_S": 5.57, "Q5_K_M": 5.70, "Q6_K": 6.57, "Q8_0": 8.52, "F16": 16.0,
+                 "BF16": 16.0, "IQ4_XS": 4.25, "MXFP4_MOE": 4.25}  # fmt: skip
+    table_errors, our_errors = [], []
+    for r in evaluated(rows, "file_size"):
+        if r.label not in fixed_bpw:
+            continue
+        model = LlmModel.objects.get(slug=r.model_slug)
+        table = model.total_params * fixed_bpw[r.label] / 8
+        table_errors.append(abs(table / r.published - 1))
+        our_errors.append(abs(r.error))
+    assert max(our_errors) < max(table_errors)
+    assert sorted(our_errors)[-3:] < sorted(table_errors)[-3:]
+
+
+def test_every_reference_quant_is_a_known_preset():
+    for name in ("gguf_file_sizes.csv", "decode_speeds.csv"):
+        for record in filter(validation.included, validation.read_reference(name)):
+            assert record["quant"] in PRESETS, (name, record["quant"])
+
+
+def test_every_reference_row_carries_a_source():
+    for name in ("gguf_file_sizes.csv", "param_counts.csv", "kv_cache_sizes.csv",
+                 "decode_speeds.csv"):  # fmt: skip
+        for record in validation.read_reference(name):
+            assert record["source"].strip(), (name, record)
