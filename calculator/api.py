@@ -19,7 +19,7 @@ from calculator import services
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
 from calculator.engine.estimate import Options
-from calculator.engine.quant import PRESETS, weights_bytes
+from calculator.engine.quant import PRESETS, native_weights_bytes, weights_bytes
 from calculator.engine.types import Architecture, EngineError
 from calculator.models import LlmModel
 from calculator.payloads import estimate_payload, model_payload
@@ -94,6 +94,7 @@ class ModelDetailOut(ModelOut):
     release_date: str | None
     summary: str
     source: str
+    native_weights_bytes: int
     quants: list[dict[str, Any]]
 
 
@@ -234,6 +235,7 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
         "release_date": model.release_date.isoformat() if model.release_date else None,
         "summary": model.summary,
         "source": model.source,
+        "native_weights_bytes": native_weights_bytes(arch),
         "quants": quants,
     }
 

@@ -169,3 +169,9 @@ def test_openapi_schema_is_served_with_the_estimate_fields(client, db):
     props = schema["components"]["schemas"]["EstimateOut"]["properties"]
     for name in ("model", "quant", "context", "kv_type", "memory", "recommended_ram_gb", "speeds"):
         assert name in props
+
+
+def test_model_detail_gives_the_native_fp8_release_size_of_r1(client, catalog):
+    data = client.get("/api/v1/models/deepseek-r1").json()
+    # FP8: one byte per linear weight plus scales, BF16 embeddings: about 680 GB, not 1.3 TB
+    assert 650e9 < data["native_weights_bytes"] < 720e9
