@@ -12,3 +12,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # One test database per run, so two suites on one server never collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_llmram_{os.getpid()}"}  # noqa: F405
