@@ -7,11 +7,18 @@ Field names are a contract: extend, never rename. Errors are 400 with
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
+from collections.abc import Callable
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django_ratelimit.core import get_usage
 from ninja import NinjaAPI, Query, Schema
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError, ValidationError
 from pydantic import Field
 
@@ -23,6 +30,8 @@ from calculator.engine.quant import PRESETS, native_weights_bytes, weights_bytes
 from calculator.engine.types import Architecture, EngineError
 from calculator.models import LlmModel
 from calculator.payloads import estimate_payload, model_payload
+
+log = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="LLM RAM calculator API",
@@ -72,6 +81,95 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, "body", str(exc), status=exc.status_code)
+
+
+# --- limits: rate, body size, JSON shape -----------------------------------------
+#
+# Applied around each operation before django-ninja reads the body, so an oversized
+# POST is refused from its Content-Length alone and a flood is refused before any
+# parsing. Rates come from settings (API_RATE_GET, API_RATE_POST) and are counted
+# per client address in the default cache, which every web process shares.
+
+
+def _client_address(group: str, request: HttpRequest) -> str:
+    """The client's address; behind a proxy, the one the proxy appended last."""
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _too_many(request: HttpRequest, rate_setting: str) -> HttpResponse | None:
+    rate = getattr(settings, rate_setting)
+    usage = get_usage(
+        request, group=f"api.{rate_setting}", key=_client_address, rate=rate, increment=True
+    )
+    if usage is None or not usage["should_limit"]:
+        return None
+    retry_after = max(1, int(usage["time_left"]))
+    response = _error(
+        request, "rate", f"too many requests (limit {rate}); retry in {retry_after} s", 429
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _nesting_field(data: Any, limit: int) -> str | None:
+    """The top-level key under which ``data`` nests deeper than ``limit``, if any."""
+    stack: list[tuple[Any, int, str]] = [(data, 0, "body")]
+    while stack:
+        value, depth, top = stack.pop()
+        if isinstance(value, dict):
+            items: Any = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        if depth >= limit:
+            return top
+        for key, child in items:
+            stack.append((child, depth + 1, str(key) if depth == 0 else top))
+    return None
+
+
+def _bad_body(request: HttpRequest) -> HttpResponse | None:
+    """413 for a body over API_MAX_BODY_BYTES (unread); 400 for JSON nested too deep."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _error(request, "body", "Content-Length is not a number")
+    limit = settings.API_MAX_BODY_BYTES
+    if length > limit:
+        return _error(request, "body", f"request body is too large (limit {limit} bytes)", 413)
+    if not length:
+        return None
+    try:
+        data = json.loads(request.body)
+    except RecursionError:
+        data = None
+        field: str | None = "config"
+    except ValueError:
+        return None  # not JSON: django-ninja answers with its usual 400
+    else:
+        field = _nesting_field(data, settings.API_MAX_JSON_DEPTH)
+    if field is None:
+        return None
+    return _error(
+        request, field, f"{field}: nested deeper than {settings.API_MAX_JSON_DEPTH} levels"
+    )
+
+
+def _guard(rate_setting: str, *, check_body: bool = False) -> Callable[..., Any]:
+    def decorator(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(run)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            refused = (check_body and _bad_body(request)) or _too_many(request, rate_setting)
+            return refused or run(request, *args, **kwargs)
+
+        return guarded
+
+    return decorator
 
 
 # --- schemas ---------------------------------------------------------------------
@@ -241,6 +339,7 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
 
 
 @api.get("/estimate", response=EstimateOut, summary="Estimate for a catalog model")
+@decorate_view(_guard("API_RATE_GET"))
 def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
     model = services.find_model(params.model)
     if model is None:
@@ -254,10 +353,15 @@ def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str
 
 
 @api.post("/estimate", response=EstimateOut, summary="Estimate for any pasted config.json")
+@decorate_view(_guard("API_RATE_POST", check_body=True))
 def post_estimate(request: HttpRequest, payload: EstimateBody) -> dict[str, Any]:
     try:
         arch = parse_config(payload.config)
     except EngineError as err:
         field = f"config.{err.field}" if err.field != "config" else "config"
         raise ApiError(field, str(err)) from err
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as err:
+        # Junk of a type the parser did not expect: still the client's error, never a 500.
+        log.info("config.json rejected: %r", err, exc_info=True)
+        raise ApiError("config", f"config.json could not be read ({err})") from err
     return _run(arch, payload, model_payload(None, arch, payload.name))

@@ -45,6 +45,10 @@ def quant_groups() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 QUANT_CHOICES = quant_groups()
+QUANT_HELP = [
+    (group, [(name, PRESETS[name].description) for name, _ in items])
+    for group, items in QUANT_CHOICES
+]
 _CONTEXT_RE = re.compile(r"^\s*(\d{1,9})\s*([kKmM]?)\s*$")
 
 

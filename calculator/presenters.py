@@ -10,9 +10,11 @@ quant ladder and context curve on every request.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from calculator import services, validation
 from calculator.engine import hardware as hw
@@ -40,6 +42,7 @@ MIN_CONTEXT_PRESET = 2048
 _MEMO: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 _MEMO_LIMIT = 20_000
 _LOCK = threading.Lock()
+_VALIDATION: dict[tuple[Any, ...], Any] = {}
 
 
 def _memo(arch: Architecture | None, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -58,9 +61,36 @@ def _memo(arch: Architecture | None, key: tuple[Any, ...], compute: Callable[[],
 def clear_cache() -> None:
     with _LOCK:
         _MEMO.clear()
+        _REGIONS.clear()
+        _VALIDATION.clear()
 
 
-def _hardware_key(hardware: services.HardwareSet) -> tuple[Any, ...]:
+_REGIONS: OrderedDict[tuple[Any, ...], tuple[Any, str]] = OrderedDict()
+_REGIONS_LIMIT = 256  # rendered results regions (a large model page's is ~60 KB)
+
+
+def cached_region(arch: Architecture, key: tuple[Any, ...], render: Callable[[], str]) -> str:
+    """A rendered results region, reused while the inputs it was rendered from are the same.
+
+    A model page's results are a pure function of the model row, the options, the
+    hardware rows and the input problems, so the HTML is rendered once per process
+    (LRU-bounded) instead of on every request.
+    """
+    full_key = (id(arch), *key)
+    with _LOCK:
+        hit = _REGIONS.get(full_key)
+        if hit is not None and hit[0] is arch:
+            _REGIONS.move_to_end(full_key)
+            return hit[1]
+    html = render()
+    with _LOCK:
+        _REGIONS[full_key] = (arch, html)
+        while len(_REGIONS) > _REGIONS_LIMIT:
+            _REGIONS.popitem(last=False)
+    return html
+
+
+def hardware_key(hardware: services.HardwareSet) -> tuple[Any, ...]:
     return (hardware.profiles, hardware.host, hardware.moe_penalty)
 
 
@@ -73,7 +103,7 @@ def cached_estimate(
     profiles_key = None if profiles is None else tuple(profiles)
     return _memo(
         arch,
-        ("estimate", options, _hardware_key(hardware), profiles_key),
+        ("estimate", options, hardware_key(hardware), profiles_key),
         lambda: services.estimate_for(arch, options, hardware, profiles),
     )
 
@@ -126,6 +156,18 @@ def context_label(tokens: int) -> str:
     return f"{tokens:,}"
 
 
+def options_query(options: Options) -> str:
+    """The query string that reproduces ``options`` on a model page."""
+    return "?" + urlencode(
+        {
+            "quant": options.quant,
+            "context": options.context,
+            "kv_type": options.kv_type,
+            "parallel": options.parallel,
+        }
+    )
+
+
 def context_presets(max_context: int) -> list[int]:
     """Powers of two from 2K up to the model's trained context, plus that maximum."""
     presets = []
@@ -168,6 +210,7 @@ class LadderRow:
     fits: tuple[bool, ...]  # per LADDER_MACHINES_GB
     best_for: tuple[bool, ...]  # the best quant that fits that machine
     current: bool
+    query: str  # the page's query string with this quant
 
 
 @dataclass(frozen=True)
@@ -229,7 +272,7 @@ class Calculation:
     ladder: tuple[LadderRow, ...]
     ladder_machines: tuple[int, ...]
     chart: MemoryChart
-    presets: tuple[int, ...]
+    presets: tuple[tuple[int, str], ...]  # (context, query string)
     notes: tuple[str, ...]
 
     @property
@@ -294,6 +337,7 @@ def ladder_rows(arch: Architecture, options: Options) -> tuple[LadderRow, ...]:
                     fits=fits,
                     best_for=best,
                     current=False,
+                    query=options_query(replace(options, quant=name)),
                 )
             )
         return tuple(rows)
@@ -314,7 +358,9 @@ def memory_chart(arch: Architecture, options: Options) -> MemoryChart:
         if options.context not in contexts:
             contexts = sorted({*contexts, options.context})
         totals = [cached_total(arch, replace(options, context=c)) for c in contexts]
-        y_max = max(totals) * 1.08 or 1
+        # Leave room for the machine size the largest total needs, so its line shows.
+        top = recommended_ram_gb(max(totals))
+        y_max = max(max(totals), machine_budget_bytes(top) if top else 0) * 1.08 or 1
         plot_w = CHART_W - CHART_LEFT - CHART_RIGHT
         plot_h = CHART_H - CHART_BOTTOM - CHART_TOP
         n = len(contexts)
@@ -384,7 +430,7 @@ def calculation(model: LlmModel, options: Options, hardware: services.HardwareSe
         )
 
     est, ver, segments, rows, notes = _memo(
-        arch, ("calculation", options, _hardware_key(hardware)), build
+        arch, ("calculation", options, hardware_key(hardware)), build
     )
     return Calculation(
         model=model,
@@ -397,7 +443,10 @@ def calculation(model: LlmModel, options: Options, hardware: services.HardwareSe
         ladder=ladder_rows(arch, options),
         ladder_machines=LADDER_MACHINES_GB,
         chart=memory_chart(arch, options),
-        presets=tuple(context_presets(arch.n_ctx_train)),
+        presets=tuple(
+            (n, options_query(replace(options, context=n)))
+            for n in context_presets(arch.n_ctx_train)
+        ),
         notes=notes,
     )
 
@@ -448,7 +497,7 @@ def runs_on_profile(
         arch = services.architecture_of(m)
         quant, speed = _memo(
             arch,
-            ("on-profile", profile, options, _hardware_key(hardware)),
+            ("on-profile", profile, options, hardware_key(hardware)),
             lambda arch=arch: _best_on_profile(arch, profile, hardware, options),
         )
         total = cached_total(arch, replace(options, quant=quant)) if quant else None
@@ -508,7 +557,7 @@ def runs_in_budget(
 def _sorted_runs(rows: list[RunRow]) -> list[RunRow]:
     """Runnable models first, largest (most capable) first; then the rest by size."""
     order = {"fits": 0, "partial": 1, "nofit": 2}
-    return sorted(rows, key=lambda r: (order[r.status], -r.arch.total_params))
+    return sorted(rows, key=lambda r: (order[r.status], -r.model.total_params))
 
 
 # --- compare -----------------------------------------------------------------------
@@ -562,16 +611,13 @@ class ValidationReport:
     summaries: tuple[validation.Summary, ...]
 
 
-_VALIDATION: dict[tuple[Any, ...], ValidationReport] = {}
-
-
 def validation_report(
     models: Iterable[LlmModel], hardware: services.HardwareSet
 ) -> ValidationReport:
     """Predicted versus published for the reference set, computed once per process
     (and again whenever a model or hardware row changes)."""
     models = list(models)
-    key = (tuple((m.slug, str(m.updated_at)) for m in models), _hardware_key(hardware))
+    key = (tuple((m.slug, str(m.updated_at)) for m in models), hardware_key(hardware))
     report = _VALIDATION.get(key)
     if report is None:
         archs = {m.slug: services.architecture_of(m) for m in models}

@@ -16,6 +16,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -66,7 +67,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def model_list(request: HtmxHttpRequest) -> HttpResponse:
-    form = forms.ModelFilterForm(request.GET or None, families=selectors.families())
+    families = selectors.families()
+    form = forms.ModelFilterForm(request.GET or None, families=families)
     data = form.cleaned_data if form.is_valid() else {}
     problems = [f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()]
     query = data.get("q") or ""
@@ -83,7 +85,7 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
         budget = machine_budget_bytes(fits_gb)
         rows = [r for r in rows if r.total_bytes <= budget]
     context = {
-        "form": form if form.is_bound else forms.ModelFilterForm(families=selectors.families()),
+        "form": form,
         "rows": rows,
         "options": options,
         "fits_gb": fits_gb,
@@ -106,15 +108,26 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if model.slug != slug:
         return _redirect_keeping_query(request, model.get_absolute_url())
     options, problems = forms.options_from(request.GET)
-    calc = presenters.calculation(model, options, services.hardware_set())
+    hardware = services.hardware_set()
+    calc = presenters.calculation(model, options, hardware)
     context = {
         "model": model,
         "calc": calc,
         "form": forms.display_form(options),
         "problems": problems,
         "canonical_query": _canonical_query(options),
+        "quant_help": forms.QUANT_HELP,
     }
-    return render(request, _template(request, "calculator/model_detail.html"), context)
+    page = "calculator/model_detail.html"
+    # The region depends only on these inputs; render it once per process.
+    region = presenters.cached_region(
+        calc.arch,
+        ("model-detail", model.slug, options, presenters.hardware_key(hardware), tuple(problems)),
+        lambda: render_to_string(f"{page}#result", context, request),
+    )
+    if _partial(request):
+        return HttpResponse(region)
+    return render(request, page, {**context, "result_html": region})
 
 
 def _canonical_query(options: Options) -> str:
@@ -158,6 +171,7 @@ def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
         "problems": problems,
         "machine": machine,
         "memory_gb": memory_gb,
+        "bandwidth_given": bool(data.get("bandwidth_gbps")),
         "options": options,
         "rows": rows,
         "profiles": hardware.profiles,
@@ -225,6 +239,15 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, _template(request, "calculator/compare.html"), context)
 
 
+KIND_LABELS = {
+    "file_size": "GGUF file size",
+    "params": "Total parameters",
+    "active_params": "Active parameters",
+    "kv_cache": "KV cache size",
+    "decode_speed": "Decode speed",
+}
+
+
 @require_GET
 def methodology(request: HttpRequest) -> HttpResponse:
     models = list(selectors.models())
@@ -236,7 +259,13 @@ def methodology(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "calculator/methodology.html",
-        {"report": report, "rows_by_kind": by_kind, "hardware": hardware},
+        {
+            "report": report,
+            "rows_by_kind": by_kind,
+            "hardware": hardware,
+            "kind_labels": KIND_LABELS,
+            "sold_sizes": SOLD_SIZES_GB,
+        },
     )
 
 

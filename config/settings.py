@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,7 +83,23 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# Cache: Redis in production (CACHE_URL, e.g. redis://host:6379/1 — a different DB
+# index from the broker's). FailSoftRedisCache turns a stopped Redis into cache
+# misses instead of errors. Without CACHE_URL each process has its own local cache,
+# fine for development and for a single web process only.
+CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.FailSoftRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="llmram"),
+            "TIMEOUT": env.int("CACHE_TIMEOUT", default=3600),
+        }
+    }
+else:
+    CACHES = {"default": env.cache_url_config(CACHE_URL)}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -133,12 +150,70 @@ CELERY_BEAT_SCHEDULE = {
 # Request bodies: a pasted config.json is small; refuse anything huge early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_000_000)
 
+# Logs go to stderr; LOG_FORMAT=json writes one JSON object per line (for a collector).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Security (HTTPS, cookies, headers) ----------------------------------------------
+# Production defaults follow DEBUG: with DEBUG off everything is on. HTTPS=0 switches
+# the HTTPS-only parts off together (a production-like server on plain http, as
+# `make bench` runs it); each one can still be set on its own.
+HTTPS = env.bool("HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]  # load balancers probe the plain-http port
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+# Behind a TLS-terminating proxy (nginx, a load balancer) that sets X-Forwarded-Proto
+# and appends the client address to X-Forwarded-For. Never set it without such a proxy:
+# clients could then claim HTTPS and any address.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4). No inline script, no eval; htmx's indicator
+# <style> is switched off in base.html's htmx-config meta. The templates carry no
+# style="" attributes, so style-src stays 'self' too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- API limits ------------------------------------------------------------------------
+# Rate limits per client address, counted in the default cache (Redis in production,
+# so every web process shares the counters). With the cache down, requests pass.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_FAIL_OPEN = True
+API_RATE_GET = env.str("API_RATE_GET", default="120/m")
+API_RATE_POST = env.str("API_RATE_POST", default="30/m")
+# POST bodies above this many bytes are refused (413) from Content-Length, unread.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=20)

@@ -77,3 +77,8 @@ def bpw(value: float | None) -> str:
 @register.filter
 def index(sequence: tuple[object, ...] | list[object], i: int) -> object:
     return sequence[i]
+
+
+@register.filter
+def index_key(mapping: dict[str, object], key: str) -> object:
+    return mapping.get(key, key)

@@ -1,0 +1,121 @@
+"""A Redis cache backend that never takes a page down with it.
+
+Django's ``RedisCache`` raises when Redis is unreachable, so a stopped Redis would
+turn every cached page into a 500. ``FailSoftRedisCache`` turns a connection error
+into a cache miss (reads return the default, writes report failure, ``incr`` raises
+``ValueError`` as for a missing key), logs it at most once per ``RETRY_AFTER``
+seconds, and stops calling Redis for those seconds so a dead or black-holed server
+costs one short timeout, not one per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("config.cache")
+
+T = TypeVar("T")
+FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
+RETRY_AFTER = 5.0  # seconds without calling Redis after a failure
+
+
+class FailSoftRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        options = params.setdefault("OPTIONS", {})
+        options.setdefault("socket_connect_timeout", 0.25)
+        options.setdefault("socket_timeout", 0.5)
+        super().__init__(server, params)
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    def _call(self, fallback: Callable[[], T], call: Callable[[], T]) -> T:
+        if time.monotonic() < self._down_until:
+            return fallback()
+        try:
+            return call()
+        except FAILURES as exc:
+            with self._lock:
+                first = time.monotonic() >= self._down_until
+                self._down_until = time.monotonic() + RETRY_AFTER
+            if first:
+                log.warning(
+                    "cache unavailable, serving without it for %ss: %s",
+                    RETRY_AFTER,
+                    exc,
+                    extra={"cache_location": self._servers[0]},
+                )
+            return fallback()
+
+    @property
+    def is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    # Reads: a miss.
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        return self._call(
+            lambda: default, lambda: super(FailSoftRedisCache, self).get(key, default, version)
+        )
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
+        return self._call(dict, lambda: super(FailSoftRedisCache, self).get_many(keys, version))
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        return self._call(
+            lambda: False, lambda: super(FailSoftRedisCache, self).has_key(key, version)
+        )
+
+    # Writes: not stored.
+    def add(self, key: Any, value: Any, timeout: Any = ..., version: int | None = None) -> bool:
+        timeout = self.default_timeout if timeout is ... else timeout
+        return self._call(
+            lambda: False,
+            lambda: super(FailSoftRedisCache, self).add(key, value, timeout, version),
+        )
+
+    def set(self, key: Any, value: Any, timeout: Any = ..., version: int | None = None) -> None:
+        timeout = self.default_timeout if timeout is ... else timeout
+        self._call(
+            lambda: None,
+            lambda: super(FailSoftRedisCache, self).set(key, value, timeout, version),
+        )
+
+    def set_many(self, data: Any, timeout: Any = ..., version: int | None = None) -> list[Any]:
+        timeout = self.default_timeout if timeout is ... else timeout
+        return self._call(
+            lambda: list(data),
+            lambda: super(FailSoftRedisCache, self).set_many(data, timeout, version),
+        )
+
+    def touch(self, key: Any, timeout: Any = ..., version: int | None = None) -> bool:
+        timeout = self.default_timeout if timeout is ... else timeout
+        return self._call(
+            lambda: False, lambda: super(FailSoftRedisCache, self).touch(key, timeout, version)
+        )
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        return self._call(
+            lambda: False, lambda: super(FailSoftRedisCache, self).delete(key, version)
+        )
+
+    def delete_many(self, keys: Any, version: int | None = None) -> None:
+        self._call(lambda: None, lambda: super(FailSoftRedisCache, self).delete_many(keys, version))
+
+    def clear(self) -> bool:
+        return self._call(lambda: False, lambda: super(FailSoftRedisCache, self).clear())
+
+    # Counters: like a missing key, which callers (django-ratelimit) already handle.
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        def missing() -> int:
+            raise ValueError(f"cache unavailable; key {key!r} not incremented")
+
+        return self._call(
+            missing, lambda: super(FailSoftRedisCache, self).incr(key, delta, version)
+        )

@@ -1,0 +1,61 @@
+"""Playwright driving Debian's Chromium (never a downloaded browser) against the live
+test server."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from calculator import presenters, services
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
+# fixtures after it started are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Browser tests need Debian's chromium: apt-get install chromium (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_data(transactional_db):
+    services.models_load()
+    services.hardware_load()
+    presenters.clear_cache()
+
+
+@pytest.fixture
+def page(browser, live_server, live_data):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def nojs_page(browser, live_server, live_data):
+    context = browser.new_context(
+        base_url=live_server.url, java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def output_dir():
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR

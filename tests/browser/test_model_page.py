@@ -1,0 +1,89 @@
+"""The DeepSeek R1 calculator page in a real browser: in-place updates, history, no-JS."""
+
+import pytest
+from playwright.sync_api import expect
+
+from calculator import services
+from calculator.engine.estimate import Options
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+R1 = "/models/deepseek-r1/"
+RAM = "[data-testid=ram]"
+VERDICT = "[data-testid=verdict]"
+
+
+def engine_figures(quant, context):
+    model = services.find_model("deepseek-r1")
+    est = services.estimate_for(
+        services.architecture_of(model), Options(quant=quant, context=context),
+        services.hardware_set(),
+    )  # fmt: skip
+    from calculator.engine.verdict import verdict
+
+    ram = f"{est.recommended_ram_gb} GB RAM" if est.recommended_ram_gb else "More than 2 TB"
+    return ram, verdict(est.speeds, est.recommended_ram_gb).headline
+
+
+def test_changing_quant_and_context_swaps_results_and_url_without_reload(page):
+    page.goto(R1)
+    page.evaluate("window.__noReload = 'still here'")
+    page.select_option("#id_quant", "Q8_0")
+    page.wait_for_url("**quant=Q8_0**")
+    page.fill("#id_context", "32768")
+    page.press("#id_context", "Enter")
+    page.wait_for_url("**context=32768**")
+    ram, headline = engine_figures("Q8_0", 32768)
+    expect(page.locator(RAM)).to_have_text(ram)
+    expect(page.locator(VERDICT)).to_have_text(headline)
+    assert "quant=Q8_0" in page.url
+    assert page.evaluate("window.__noReload") == "still here"
+
+
+def test_back_button_restores_the_previous_numbers(page):
+    page.goto(R1)
+    before = page.locator(RAM).inner_text()
+    page.select_option("#id_quant", "IQ1_S")
+    page.wait_for_url("**quant=IQ1_S**")
+    expect(page.locator(RAM)).not_to_have_text(before)
+    page.go_back()
+    expect(page.locator(RAM)).to_have_text(before)
+    assert "quant=" not in page.url
+    expect(page.locator("#id_quant")).to_have_value("Q4_K_M")
+
+
+def test_without_javascript_the_form_submits_and_renders_the_same_numbers(nojs_page):
+    page = nojs_page
+    page.goto(R1)
+    page.select_option("#id_quant", "Q8_0")
+    page.fill("#id_context", "32768")
+    with page.expect_navigation():
+        page.click("button[type=submit]:has-text('Calculate')")
+    assert "quant=Q8_0" in page.url and "context=32768" in page.url
+    ram, headline = engine_figures("Q8_0", 32768)
+    expect(page.locator(RAM)).to_have_text(ram)
+    expect(page.locator(VERDICT)).to_have_text(headline)
+
+
+def test_context_preset_link_updates_the_form_and_the_results(page):
+    page.goto(R1)
+    page.evaluate("window.__noReload = 1")
+    page.click(".presets a:has-text('32K')")
+    page.wait_for_url("**context=32768**")
+    expect(page.locator("#id_context")).to_have_value("32768")
+    assert page.evaluate("window.__noReload") == 1
+
+
+def test_home_search_shows_live_results(page):
+    page.goto("/")
+    page.fill("#home-q", "deepseek r1")
+    expect(page.locator("#search-results a", has_text="DeepSeek R1").first).to_be_visible()
+
+
+def test_model_page_screenshot_is_saved(page, output_dir):
+    page.goto(R1 + "?quant=Q8_0&context=32768")
+    path = output_dir / "model-page-deepseek-r1.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(output_dir / "model-page-deepseek-r1-phone.png"), full_page=False)
+    assert path.stat().st_size > 10_000

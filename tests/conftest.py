@@ -1,0 +1,29 @@
+"""Fixtures shared by every test package (add yours; don't remove others')."""
+
+import pytest
+
+from calculator import presenters, services
+from calculator.models import HardwareProfile, LlmModel
+
+
+def _load_catalog() -> None:
+    services.models_load()
+    services.hardware_load()
+
+
+@pytest.fixture(scope="session")
+def _site_data_once(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _load_catalog()
+
+
+@pytest.fixture
+def site_data(_site_data_once, db):
+    """All reviewed models and hardware profiles, loaded once per test session.
+
+    A transactional test (live server, Celery worker) flushes the tables when it
+    ends; the data is then reloaded inside this test's transaction.
+    """
+    if not (LlmModel.objects.exists() and HardwareProfile.objects.exists()):
+        _load_catalog()
+    presenters.clear_cache()

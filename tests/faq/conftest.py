@@ -1,0 +1,24 @@
+import pytest
+
+from calculator import presenters, services
+from faq import builders
+
+
+@pytest.fixture
+def catalog(db):
+    """Every model and hardware profile from the reviewed data files."""
+    services.models_load()
+    services.hardware_load()
+    yield
+    builders.clear_cache()
+    presenters.clear_cache()
+
+
+@pytest.fixture
+def hardware(catalog):
+    return services.hardware_set()
+
+
+@pytest.fixture
+def r1(catalog):
+    return services.find_model("deepseek-r1")

@@ -1,0 +1,209 @@
+"""Every FAQ figure is the engine's own figure for the same inputs, for every model."""
+
+import re
+
+import pytest
+
+from calculator import forms, presenters, services
+from calculator.engine.estimate import Options
+from calculator.engine.fit import best_quant
+from calculator.engine.hardware import machine_budget_bytes
+from calculator.engine.quant import native_weights_bytes, weights_bytes
+from calculator.models import LlmModel
+from calculator.templatetags.calc import gb, params, tps
+from faq import builders
+from faq.builders import INPUT_METRICS, OUTPUT_METRICS, Figure
+
+
+def engine_value(arch, hardware, fig: Figure):
+    """The engine's answer for a figure's inputs, computed here independently."""
+    metric = fig.metric
+    if metric == "total_params":
+        return arch.total_params
+    if metric == "active_params":
+        return arch.active_params
+    if metric == "context_length":
+        return arch.n_ctx_train
+    if metric == "native_bytes":
+        return native_weights_bytes(arch)
+    if metric == "weights_bytes":
+        return weights_bytes(arch, fig.quant).total_bytes
+    if metric == "best_quant":
+        return best_quant(arch, Options(context=fig.context), machine_budget_bytes(fig.budget_gb))
+    options = Options(
+        quant=fig.quant or Options().quant, context=fig.context, kv_type=fig.kv_type or "f16"
+    )
+    est = services.estimate_for(arch, options, hardware)
+    if metric == "total_bytes":
+        return est.memory.total_bytes
+    if metric == "recommended_ram_gb":
+        return est.recommended_ram_gb
+    if metric == "kv_bytes":
+        return est.kv.total_bytes
+    if metric == "tokens_per_s":
+        return next(s.tokens_per_s for s in est.speeds if s.hardware.slug == fig.hardware)
+    raise AssertionError(f"no engine check for {metric}")
+
+
+def printed(metric, value):
+    """How the calculator page prints that value (its own template filters)."""
+    if metric in ("native_bytes", "weights_bytes", "total_bytes", "kv_bytes"):
+        return gb(value)
+    if metric in ("total_params", "active_params"):
+        return params(value)
+    if metric == "recommended_ram_gb":
+        return builders.ram_text(value)
+    if metric == "tokens_per_s":
+        return tps(value)
+    if metric == "best_quant":
+        return value or "nothing"
+    return None
+
+
+def test_every_answer_figure_equals_the_engine_for_every_model_in_the_catalog(hardware):
+    models = list(LlmModel.objects.published())
+    assert len(models) >= 40  # the whole catalog, not a sample
+    problems, checked = [], 0
+    for model in models:
+        arch = services.architecture_of(model)
+        for qa in builders.generated_faq(model, hardware):
+            assert qa.figures, f"{model.slug} {qa.key} states no figures"
+            for fig in qa.figures:
+                assert fig.metric in OUTPUT_METRICS + INPUT_METRICS
+                if fig.text not in qa.answer + qa.question:
+                    problems.append(f"{model.slug} {qa.key}: {fig.text!r} not in the answer")
+                if fig.is_input:
+                    continue
+                expected = engine_value(arch, hardware, fig)
+                checked += 1
+                if fig.value != expected:
+                    problems.append(f"{model.slug} {qa.key} {fig}: engine says {expected}")
+                shown = printed(fig.metric, expected)
+                if shown is not None and fig.text != shown:
+                    problems.append(f"{model.slug} {qa.key}: prints {fig.text!r}, not {shown!r}")
+    assert not problems, "\n".join(problems[:30])
+    assert checked > 40 * 30
+
+
+def test_every_model_gets_every_question(hardware):
+    keys = [k for k, _ in builders.MODEL_KEYS]
+    for model in LlmModel.objects.published():
+        faq = builders.generated_faq(model, hardware)
+        assert [qa.key for qa in faq] == keys
+        assert all(model.name in qa.question for qa in faq)
+
+
+MOE_CLAIMS = re.compile(r"Mixture-of-Experts|\bMoE\b|routed experts|active for each token")
+DENSE_CLAIMS = re.compile(r"is a dense model|parameters are used for every token|\bDense\b")
+
+
+def test_no_model_faq_contradicts_its_architecture(hardware):
+    for model in LlmModel.objects.published():
+        answers = " ".join(qa.answer for qa in builders.generated_faq(model, hardware))
+        if model.architecture == LlmModel.MOE:
+            assert "Mixture-of-Experts (MoE) model" in answers, model.slug
+            assert not DENSE_CLAIMS.search(answers), (model.slug, DENSE_CLAIMS.search(answers))
+        else:
+            assert "is a dense model" in answers, model.slug
+            assert not MOE_CLAIMS.search(answers), (model.slug, MOE_CLAIMS.search(answers))
+
+
+def _answer(faq, key):
+    return next(qa for qa in faq if qa.key == key)
+
+
+def test_r1_faq_says_mixture_of_experts_with_about_37b_active(r1, hardware):
+    faq = builders.generated_faq(r1, hardware)
+    text = _answer(faq, "architecture").answer
+    assert "Mixture-of-Experts" in text
+    assert re.search(r"about 37(\.\d)?B are active", text)
+    assert "dense" not in text.lower().split("than a dense model")[0]
+
+
+def test_r1_faq_explains_why_the_native_release_is_fp8(r1, hardware):
+    qa = _answer(builders.generated_faq(r1, hardware), "native")
+    assert "FP8" in qa.question
+    assert "native precision is FP8, not FP16" in qa.answer
+    assert "trained" in qa.answer and "FP8 mixed precision" in qa.answer
+    native = next(f for f in qa.figures if f.metric == "native_bytes")
+    assert native.value == native_weights_bytes(services.architecture_of(r1))
+
+
+def test_r1_ram_answer_matches_the_calculator_above_it(r1, hardware):
+    calc = presenters.calculation(r1, forms.DEFAULTS, hardware)
+    qa = _answer(builders.generated_faq(r1, hardware), "ram")
+    assert f"Plan for {calc.estimate.recommended_ram_gb} GB" in qa.answer
+    assert f"{gb(calc.estimate.memory.weights_bytes)} of weights" in qa.answer
+    assert f"{gb(calc.estimate.memory.total_bytes)} in total" in qa.answer
+
+
+def test_r1_answers_the_reference_pages_four_questions(r1, hardware):
+    faq = builders.generated_faq(r1, hardware)
+    questions = " ".join(qa.question for qa in faq)
+    assert "How much RAM does DeepSeek R1 need?" in questions
+    assert "dense or Mixture-of-Experts" in questions
+    assert "context length" in questions
+    native = _answer(faq, "native").answer
+    assert "FP16" in native and "BF16" in native
+    context = _answer(faq, "context")
+    kv8 = next(f for f in context.figures if f.metric == "kv_bytes" and f.context == 8192)
+    assert (
+        kv8.value
+        == services.estimate_for(
+            services.architecture_of(r1), Options(context=8192), hardware
+        ).kv.total_bytes
+    )
+    assert "Multi-head Latent Attention" in context.answer
+
+
+def test_context_answer_covers_8k_32k_and_the_maximum(hardware):
+    model = services.find_model("llama-3.1-8b-instruct")
+    qa = _answer(builders.generated_faq(model, hardware), "context")
+    contexts = {f.context for f in qa.figures if f.metric == "kv_bytes"}
+    assert contexts == {8192, 32768, model.context_length}
+
+
+def test_short_context_models_are_not_sized_beyond_their_window(hardware):
+    model = services.find_model("llama-2-7b-hf")
+    for qa in builders.generated_faq(model, hardware):
+        for fig in qa.figures:
+            assert fig.context is None or fig.context <= model.context_length, (qa.key, fig)
+
+
+def test_fits_answer_names_every_budget(r1, hardware):
+    qa = _answer(builders.generated_faq(r1, hardware), "fits")
+    budgets = [f.budget_gb for f in qa.figures if f.metric == "best_quant"]
+    assert budgets == list(builders.FIT_BUDGETS_GB)
+
+
+def test_kv_quant_answer_shows_q8_and_q4_savings(hardware):
+    model = services.find_model("llama-3.1-8b-instruct")
+    qa = _answer(builders.generated_faq(model, hardware), "kv-quant")
+    sizes = {
+        f.kv_type: f.value for f in qa.figures if f.metric == "kv_bytes" and f.context == 32768
+    }
+    assert sizes["q4_0"] < sizes["q8_0"] < sizes["f16"]
+
+
+def test_gpt_oss_native_answer_is_mxfp4(hardware):
+    model = services.find_model("gpt-oss-20b")
+    qa = _answer(builders.generated_faq(model, hardware), "native")
+    assert "MXFP4" in qa.question and "MXFP4_MOE" in qa.answer
+
+
+def test_generated_faq_is_cached_per_model_version(r1, hardware):
+    first = builders.generated_faq(r1, hardware)
+    assert builders.generated_faq(r1, hardware) is first
+    r1.save()  # a new updated_at is a new version
+    assert builders.generated_faq(r1, hardware) is not first
+
+
+def test_general_faq_states_no_model_figures():
+    for qa in builders.general_faq():
+        assert qa.figures == ()
+        assert not re.search(r"\d+(\.\d+)?\s*(GB|B\b|tok)", qa.answer)
+
+
+@pytest.mark.parametrize("key", ["quantization", "kv-cache", "bandwidth", "memory-types"])
+def test_general_faq_covers_the_basics(key):
+    assert key in {qa.key for qa in builders.general_faq()}
