@@ -54,7 +54,7 @@ def verdict(speeds: tuple[SpeedEstimate, ...], recommended_ram_gb: int | None) -
     else:
         offload = _smallest([s for s in fitting if s.mode in ("expert_offload", "partial_offload")])
         if offload:
-            options.append(Option(f"a {offload.hardware.name} plus system RAM", offload))
+            options.append(Option(f"{offload.hardware.name} plus system RAM", offload))
     options.sort(key=lambda o: -(o.speed.tokens_per_s or 0))
     ram = f"{recommended_ram_gb} GB" if recommended_ram_gb else "more than 2 TB"
     if not options:
