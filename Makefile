@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEV    := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-postgres browser worker beat bench lint format typecheck migrations-check load-data reset-local-db
+.PHONY: install run serve test test-postgres browser worker beat bench lint format typecheck migrations-check load-data reset-local-db
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,26 @@ browser:
 ## Celery worker with the beat scheduler embedded (needs Redis at REDIS_URL)
 worker: install
 	$(DEV) $(BIN)/celery -A config worker --beat --loglevel=INFO
+
+## Production server: gunicorn + WhiteNoise, settings from the environment (README
+## "Running in production"). Run `manage.py migrate` once per deploy, not here.
+BIND        ?= 0.0.0.0:8000
+WEB_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
+WEB_THREADS ?= 4
+serve: install
+	$(BIN)/python manage.py check --deploy
+	$(BIN)/python manage.py collectstatic --noinput
+	$(BIN)/gunicorn config.wsgi:application --bind $(BIND) \
+	  --workers $(WEB_WORKERS) --worker-class gthread --threads $(WEB_THREADS) \
+	  --max-requests 5000 --max-requests-jitter 500 --timeout 30 --graceful-timeout 30 \
+	  --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+
+## Load test (wrk) of a production-like gunicorn on a free loopback port, then the engine alone
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else echo "make bench needs Debian's wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,8 +12,8 @@ architecture", as the site keeps it per row version), then times:
   first time each architecture's weights are sized) and warm.
 
 Prints the best of N repeats (the figure least disturbed by the rest of the machine)
-and the median. Exits non-zero if an aim is missed: one estimate under 1 ms, the
-ladder for all models under 50 ms (warm).
+and the median against the aims (one estimate under 1 ms, the ladder for all models
+under 50 ms warm). With ``--strict`` a missed aim exits non-zero.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when an aim is missed")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -143,7 +144,7 @@ def main() -> int:
             failed |= not ok
             verdict = f"< {aim:g} ms {'ok' if ok else 'MISSED'}"
         print(f"{label:<{width}}  {best:>9.3f}  {median:>9.3f}  {verdict}")
-    return 1 if failed else 0
+    return 1 if failed and args.strict else 0
 
 
 if __name__ == "__main__":

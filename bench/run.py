@@ -247,7 +247,7 @@ def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> i
     if failed:
         print("FAILED: some requests failed", file=sys.stderr)
         return 1
-    return 1 if engine.returncode else 0
+    return 1 if engine.returncode else 0  # engine aims are reported, not enforced
 
 
 if __name__ == "__main__":

@@ -160,6 +160,23 @@ def _bad_body(request: HttpRequest) -> HttpResponse | None:
     )
 
 
+def _layer_count_over_limit(config: dict[str, Any], prefix: str = "config") -> str | None:
+    """The first ``*layers`` count above API_MAX_CONFIG_LAYERS (the engine lists tensors
+    per layer, so an absurd count would cost seconds of CPU per request)."""
+    for key, value in config.items():
+        if isinstance(value, dict):
+            found = _layer_count_over_limit(value, f"{prefix}.{key}")
+            if found:
+                return found
+        elif (
+            str(key).endswith("layers")
+            and isinstance(value, int | float)
+            and value > settings.API_MAX_CONFIG_LAYERS
+        ):
+            return f"{prefix}.{key}"
+    return None
+
+
 def _guard(rate_setting: str, *, check_body: bool = False) -> Callable[..., Any]:
     def decorator(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(run)
@@ -355,6 +372,10 @@ def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str
 @api.post("/estimate", response=EstimateOut, summary="Estimate for any pasted config.json")
 @decorate_view(_guard("API_RATE_POST", check_body=True))
 def post_estimate(request: HttpRequest, payload: EstimateBody) -> dict[str, Any]:
+    too_many = _layer_count_over_limit(payload.config)
+    if too_many:
+        limit = settings.API_MAX_CONFIG_LAYERS
+        raise ApiError(too_many, f"{too_many} is larger than any real model (limit {limit})")
     try:
         arch = parse_config(payload.config)
     except EngineError as err:

@@ -22,10 +22,11 @@ from calculator.engine.estimate import Estimate, Options, speed_command
 from calculator.engine.fit import best_quant, ladder, total_bytes
 from calculator.engine.hardware import GB, machine_budget_bytes, recommended_ram_gb
 from calculator.engine.quant import PRESETS, weights_bytes
-from calculator.engine.speed import SpeedEstimate
+from calculator.engine.speed import SpeedEstimate, plan
 from calculator.engine.types import Architecture
 from calculator.engine.verdict import Verdict, verdict
 from calculator.models import LlmModel
+from catalog.selectors import kit_picks as select_picks
 
 T = TypeVar("T")
 
@@ -627,3 +628,37 @@ def validation_report(
         _VALIDATION.clear()
         _VALIDATION[key] = report
     return report
+
+
+@dataclass(frozen=True)
+class KitRow:
+    pick: Any  # catalog.selectors.KitPick
+    tokens_per_s: float | None  # this model on the platform's channels at the kit's speed
+
+
+@dataclass(frozen=True)
+class PlatformRows:
+    platform: Any  # catalog.selectors.PlatformPicks
+    rows: tuple[KitRow, ...]
+
+
+def kit_picks(calc: Calculation, hardware: services.HardwareSet) -> tuple[PlatformRows, ...]:
+    """The "memory allocation sizer": cheapest kits that hold the recommended RAM, each with
+    the decode speed its platform's channels give this model (engine bandwidth model)."""
+    required = calc.estimate.recommended_ram_gb
+    if required is None:
+        return ()
+    platforms = []
+    for platform in select_picks(required_gb=required):
+        rows = []
+        for pick in platform.picks:
+            machine = services.custom_hardware(
+                hardware,
+                memory_gb=float(pick.kit.capacity_gb),
+                bandwidth_gbps=float(pick.bandwidth_gbps),
+                kind="cpu",
+            )
+            speed = plan(machine, calc.estimate.footprint, host=machine)
+            rows.append(KitRow(pick, speed.tokens_per_s))
+        platforms.append(PlatformRows(platform, tuple(rows)))
+    return tuple(platforms)

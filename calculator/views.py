@@ -22,9 +22,10 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from calculator import forms, presenters, selectors, services
+from calculator import forms, presenters, selectors, seo, services
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
+from faq.builders import model_faq
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -119,15 +120,36 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "quant_help": forms.QUANT_HELP,
     }
     page = "calculator/model_detail.html"
-    # The region depends only on these inputs; render it once per process.
-    region = presenters.cached_region(
+    # The calculator region depends only on these inputs; render it once per process.
+    context["calc_html"] = presenters.cached_region(
         calc.arch,
         ("model-detail", model.slug, options, presenters.hardware_key(hardware), tuple(problems)),
-        lambda: render_to_string(f"{page}#result", context, request),
+        lambda: render_to_string(f"{page}#calc", context, request),
     )
+    # Kit picks carry live prices: selected on every request (two queries).
+    context["kits"] = presenters.kit_picks(calc, hardware)
     if _partial(request):
-        return HttpResponse(region)
-    return render(request, page, {**context, "result_html": region})
+        return render(request, f"{page}#result", context)
+    head = seo.headline_from(model, calc.estimate)
+    title, description = seo.model_title(head), seo.model_description(head)
+    crumbs = [
+        ("Models", seo.absolute(request, reverse("calculator:model-list"))),
+        (model.name, seo.canonical_url(request, model.get_absolute_url())),
+    ]
+    context.update(
+        faq=model_faq(model, hardware),
+        seo_title=title,
+        seo_description=description,
+        head_tags=seo.head_tags(
+            request,
+            title=title,
+            description=description,
+            canonical=seo.canonical_url(request, model.get_absolute_url()),
+            image_url=seo.absolute(request, reverse("faq:model-og-image", args=[model.slug])),
+        ),
+        breadcrumbs_json_ld=seo.json_ld_script(seo.breadcrumb_list(crumbs)),
+    )
+    return render(request, page, context)
 
 
 def _canonical_query(options: Options) -> str:

@@ -1,7 +1,7 @@
 """A Redis cache backend that never takes a page down with it.
 
 Django's ``RedisCache`` raises when Redis is unreachable, so a stopped Redis would
-turn every cached page into a 500. ``FailSoftRedisCache`` turns a connection error
+turn every cached page into a 500. ``FailSoftRedisCache`` turns any Redis error
 into a cache miss (reads return the default, writes report failure, ``incr`` raises
 ``ValueError`` as for a missing key), logs it at most once per ``RETRY_AFTER``
 seconds, and stops calling Redis for those seconds so a dead or black-holed server
@@ -17,13 +17,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 log = logging.getLogger("config.cache")
 
 T = TypeVar("T")
-FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
+# Refused, timed out, protocol errors, OOM or READONLY answers: all are "no cache".
+FAILURES = (RedisError, OSError)
 RETRY_AFTER = 5.0  # seconds without calling Redis after a failure
 
 

@@ -217,3 +217,5 @@ API_RATE_POST = env.str("API_RATE_POST", default="30/m")
 # POST bodies above this many bytes are refused (413) from Content-Length, unread.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=20)
+# A pasted config's layer counts: the largest real models have ~130 layers.
+API_MAX_CONFIG_LAYERS = env.int("API_MAX_CONFIG_LAYERS", default=1024)

@@ -28,3 +28,5 @@ urlpatterns = [
     path("livez", health.livez, name="livez"),
     path("", include("calculator.urls")),
 ]
+
+handler404 = "calculator.views.not_found"

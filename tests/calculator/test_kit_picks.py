@@ -1,0 +1,45 @@
+"""Kit picks on model pages: the catalog's cheapest kits for the engine's recommendation."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+
+@pytest.fixture
+def kits(site_data):
+    call_command("seed_catalog", stdout=StringIO())
+
+
+def r1_page(client, **params):
+    return client.get(reverse("calculator:model-detail", args=["deepseek-r1"]), params)
+
+
+def test_r1_page_shows_512_gb_kit_picks_labelled_sample_price(client, kits):
+    html = r1_page(client).content.decode()
+    assert "kits for 512 GB" in html
+    assert "sample price" in html
+    assert "price as of" in html
+
+
+def test_kit_picks_follow_the_quant_in_the_htmx_region(client, kits):
+    html = r1_page(client, quant="Q8_0", context=32768).content.decode()
+    region = client.get(
+        reverse("calculator:model-detail", args=["deepseek-r1"]),
+        {"quant": "Q8_0", "context": 32768},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "kits for 768 GB" in html
+    assert "kits for 768 GB" in region and "<html" not in region
+
+
+def test_each_pick_shows_the_engine_speed_on_its_platform_channels(client, kits):
+    html = r1_page(client).content.decode()
+    assert "ch ·" in html and "GB/s" in html
+    assert "Tokens/s" in html
+
+
+def test_affiliate_disclosure_accompanies_the_offers(client, kits):
+    html = r1_page(client).content.decode().lower()
+    assert "affiliate" in html
