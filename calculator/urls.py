@@ -6,7 +6,6 @@ app_name = "calculator"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     # models
     path("models/", views.model_list, name="model-list"),
     path("models/<str:slug>/", views.model_detail, name="model-detail"),

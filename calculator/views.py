@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from django.db import connection
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
-    JsonResponse,
 )
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -39,13 +37,6 @@ def _partial(request: HtmxHttpRequest) -> bool:
 
 def _template(request: HtmxHttpRequest, page: str, region: str = "result") -> str:
     return f"{page}#{region}" if _partial(request) else page
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 @require_GET

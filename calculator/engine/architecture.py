@@ -18,6 +18,24 @@ from calculator.engine.types import Architecture, EngineError, KvLayer, MlaDims,
 Config = Mapping[str, Any]
 
 
+# Sanity bounds far beyond any released model: a pasted config past them is a typo or
+# an attack, and sizing it would only burn CPU.
+LIMITS: dict[str, int] = {
+    "num_hidden_layers": 1024,
+    "hidden_size": 65536,
+    "intermediate_size": 1 << 20,
+    "moe_intermediate_size": 1 << 20,
+    "vocab_size": 1 << 22,
+    "num_attention_heads": 4096,
+    "num_key_value_heads": 4096,
+    "head_dim": 4096,
+    "num_local_experts": 4096,
+    "num_experts": 4096,
+    "n_routed_experts": 4096,
+    "max_position_embeddings": 1 << 26,
+}
+
+
 class _Cfg:
     """Typed, error-naming access to a config dict."""
 
@@ -35,6 +53,8 @@ class _Cfg:
             raise EngineError(f"config '{key}' must be a whole number, got {value!r}", key)
         if value < 0:
             raise EngineError(f"config '{key}' must not be negative, got {value!r}", key)
+        if key in LIMITS and value > LIMITS[key]:
+            raise EngineError(f"config '{key}' = {value} is beyond any real model", key)
         return int(value)
 
     def pos(self, key: str, default: int | None = None) -> int:
@@ -214,6 +234,11 @@ def _finish(
     n_mtp_layers: int = 0,
     notes: tuple[str, ...] = (),
 ) -> Architecture:
+    if n_expert_used > n_expert:
+        raise EngineError(
+            f"{n_expert_used} experts per token but only {n_expert} experts",
+            "num_experts_per_tok",
+        )
     return Architecture(
         model_type=str(c.raw.get("model_type", "")),
         gguf_arch=gguf_arch,

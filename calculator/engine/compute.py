@@ -18,6 +18,8 @@ with the number of layers offloaded (ggml-org/llama.cpp #27953).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from calculator.engine.kv_cache import DEFAULT_UBATCH, pad
 from calculator.engine.types import Architecture
 
@@ -25,6 +27,7 @@ F32 = 4
 EMBD_ACTIVATIONS = 6  # residual, norm output, attention output, q/k/v slices kept live
 
 
+@lru_cache(maxsize=1024)
 def _ffn_width(arch: Architecture) -> int:
     widest = 0
     for t in arch.tensors:

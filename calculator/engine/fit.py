@@ -44,9 +44,16 @@ def max_context(arch: Architecture, options: Options, budget_bytes: int) -> int 
     return min(low * KV_PAD, arch.n_ctx_train)
 
 
+# Presets a recommendation skips: the legacy types are superseded by K-quants of about
+# the same size and better quality (Q4_0/Q4_1 by Q4_K_M, Q5_0/Q5_1 by Q5_K_M).
+NOT_RECOMMENDED_GROUPS = ("legacy",)
+
+
 def best_quant(arch: Architecture, options: Options, budget_bytes: int) -> str | None:
-    """The largest (best quality) preset whose whole footprint fits ``budget_bytes``."""
+    """The largest (best quality) recommended preset whose whole footprint fits."""
     for name in ladder(arch):
+        if PRESETS[name].group in NOT_RECOMMENDED_GROUPS:
+            continue
         if total_bytes(arch, replace(options, quant=name)) <= budget_bytes:
             return name
     return None

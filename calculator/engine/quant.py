@@ -545,7 +545,7 @@ def _part(t: Tensor) -> int:
 # Prepared archs by object identity. Hashing an Architecture walks all its tensors (about
 # 0.1 ms for 1,000), which would cost more than the sizing it saves; the stored reference
 # keeps the id from being reused while the entry lives.
-_CACHE_SIZE = 32
+_CACHE_SIZE = 256  # more than the catalog holds, so ladders over every model stay warm
 _prepared: dict[int, tuple[Architecture, _Prepared]] = {}
 
 

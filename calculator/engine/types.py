@@ -9,6 +9,7 @@ the per-layer attention facts the KV cache needs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import prod
 from typing import Literal
 
@@ -91,9 +92,13 @@ class MlaDims:
     v_head_dim: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Architecture:
-    """A model as the engine sees it: hyper-parameters plus its tensor list."""
+    """A model as the engine sees it: hyper-parameters plus its tensor list.
+
+    Compared and hashed by identity (``eq=False``): engine caches key on the object,
+    and hashing a thousand tensors on every lookup would cost more than the work.
+    """
 
     model_type: str  # the config's model_type (e.g. "deepseek_v3", "kimi_k2")
     gguf_arch: str  # llama.cpp's architecture name (e.g. "deepseek2", "qwen3moe")
@@ -123,23 +128,28 @@ class Architecture:
         widths = [kv.k_width for kv in self.kv_layers if kv.kind != "recurrent"]
         return max(widths, default=0)
 
-    def _main_tensors(self) -> list[Tensor]:
-        """Tensors of the language model proper: published parameter counts leave out
-        multi-token-prediction layers, although GGUF files store them."""
-        first_mtp = self.n_layer - self.n_mtp_layers
-        return [t for t in self.tensors if t.layer is None or t.layer < first_mtp]
-
     @property
     def total_params(self) -> int:
-        return sum(t.n_elements for t in self._main_tensors())
+        return _param_counts(self)[0]
 
     @property
     def active_params(self) -> int:
         """Parameters touched per token: routed experts count ``n_expert_used/n_expert``."""
-        total = 0
-        for t in self._main_tensors():
-            if t.is_expert and self.n_expert:
-                total += t.n_elements * self.n_expert_used // self.n_expert
-            else:
-                total += t.n_elements
-        return total
+        return _param_counts(self)[1]
+
+
+@lru_cache(maxsize=1024)
+def _param_counts(arch: Architecture) -> tuple[int, int]:
+    """(total, active) over the language model proper: published parameter counts leave
+    out multi-token-prediction layers, although GGUF files store them."""
+    first_mtp = arch.n_layer - arch.n_mtp_layers
+    total = active = 0
+    for t in arch.tensors:
+        if t.layer is not None and t.layer >= first_mtp:
+            continue
+        total += t.n_elements
+        if t.is_expert and arch.n_expert:
+            active += t.n_elements * arch.n_expert_used // arch.n_expert
+        else:
+            active += t.n_elements
+    return total, active

@@ -57,3 +57,16 @@ def test_missing_field_is_named_not_guessed():
 def test_non_integer_or_negative_sizes_are_rejected(bad):
     with pytest.raises(EngineError):
         parse_config(llama3_8b_config(hidden_size=bad))
+
+
+def test_absurd_sizes_are_rejected_before_any_work():
+    with pytest.raises(EngineError) as err:
+        parse_config(llama3_8b_config(num_hidden_layers=100_000))
+    assert err.value.field == "num_hidden_layers"
+
+
+def test_more_experts_per_token_than_experts_is_rejected():
+    with pytest.raises(EngineError) as err:
+        parse_config(llama3_8b_config(model_type="mixtral", num_local_experts=8,
+                                      num_experts_per_tok=9))  # fmt: skip
+    assert err.value.field == "num_experts_per_tok"
