@@ -30,6 +30,7 @@ from calculator.engine.quant import PRESETS, native_weights_bytes, weights_bytes
 from calculator.engine.types import Architecture, EngineError
 from calculator.models import LlmModel
 from calculator.payloads import estimate_payload, model_payload
+from calculator.response_cache import cached_response
 
 log = logging.getLogger(__name__)
 
@@ -328,11 +329,13 @@ def _run(arch: Architecture, params: MachineIn, model_out: dict[str, Any]) -> di
 
 
 @api.get("/models", response=list[ModelOut], summary="Every model in the catalog")
+@decorate_view(cached_response)
 def list_models(request: HttpRequest) -> list[dict[str, Any]]:
     return [model_payload(m, services.architecture_of(m)) for m in LlmModel.objects.published()]
 
 
 @api.get("/models/{slug}", response=ModelDetailOut, summary="One model with its quant ladder")
+@decorate_view(cached_response)
 def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
     model = services.find_model(slug)
     if model is None:
@@ -356,7 +359,7 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
 
 
 @api.get("/estimate", response=EstimateOut, summary="Estimate for a catalog model")
-@decorate_view(_guard("API_RATE_GET"))
+@decorate_view(cached_response, _guard("API_RATE_GET"))
 def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
     model = services.find_model(params.model)
     if model is None:

@@ -16,13 +16,14 @@ from django.http import (
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from calculator import forms, presenters, selectors, seo, services
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
+from calculator.response_cache import cached_response
 from faq.builders import model_faq
 
 
@@ -39,7 +40,8 @@ def _template(request: HtmxHttpRequest, page: str, region: str = "result") -> st
     return f"{page}#{region}" if _partial(request) else page
 
 
-@require_GET
+@require_safe
+@cached_response
 def home(request: HtmxHttpRequest) -> HttpResponse:
     popular = list(selectors.popular_models())
     hardware = services.hardware_set()
@@ -56,7 +58,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
+@cached_response
 @vary_on_headers("HX-Request", "HX-Target")
 def model_list(request: HtmxHttpRequest) -> HttpResponse:
     families = selectors.families()
@@ -88,7 +91,8 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, _template(request, "calculator/model_list.html", region), context)
 
 
-@require_GET
+@require_safe
+@cached_response
 @vary_on_headers("HX-Request")
 def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     model = services.find_model(slug)
@@ -159,7 +163,8 @@ def _redirect_keeping_query(request: HttpRequest, path: str) -> HttpResponse:
     return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
 
 
-@require_GET
+@require_safe
+@cached_response
 @vary_on_headers("HX-Request")
 def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
     profile_slug = request.GET.get("profile", "")
@@ -205,7 +210,8 @@ def _typical_bandwidth(hardware: services.HardwareSet, kind: str) -> float:
     return profile.bandwidth_gbps if profile else 89.6
 
 
-@require_GET
+@require_safe
+@cached_response
 @vary_on_headers("HX-Request")
 def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     hardware = services.hardware_set()
@@ -227,7 +233,8 @@ def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, _template(request, "calculator/hardware_detail.html"), context)
 
 
-@require_GET
+@require_safe
+@cached_response
 @vary_on_headers("HX-Request")
 def compare(request: HtmxHttpRequest) -> HttpResponse:
     form = forms.CompareForm(request.GET or None)
@@ -261,7 +268,8 @@ KIND_LABELS = {
 }
 
 
-@require_GET
+@require_safe
+@cached_response
 def methodology(request: HttpRequest) -> HttpResponse:
     models = list(selectors.models())
     hardware = services.hardware_set()

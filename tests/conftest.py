@@ -27,3 +27,11 @@ def site_data(_site_data_once, db):
     if not (LlmModel.objects.exists() and HardwareProfile.objects.exists()):
         _load_catalog()
     presenters.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_response_cache():
+    """Cached pages must not leak between tests (the local-memory cache outlives them)."""
+    from django.core.cache import cache
+
+    cache.clear()
