@@ -38,6 +38,7 @@ def _ffn_width(arch: Architecture) -> int:
     return widest
 
 
+@lru_cache(maxsize=4096)
 def compute_buffer_bytes(
     arch: Architecture,
     context: int,

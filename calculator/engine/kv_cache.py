@@ -17,6 +17,7 @@ Rules (ggml-org/llama.cpp ``src/llama-kv-cache.cpp``, ``src/llama-kv-cache-iswa.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from calculator.engine.types import Architecture, EngineError, KvLayer
 
@@ -81,6 +82,7 @@ def _widths(arch: Architecture, layer: KvLayer, legacy_mla: bool) -> tuple[int, 
     return layer.k_width, layer.v_width
 
 
+@lru_cache(maxsize=4096)
 def kv_cache(
     arch: Architecture,
     context: int,
@@ -112,6 +114,7 @@ def kv_cache(
     return KvCache(cells, k, v, state, per_token)
 
 
+@lru_cache(maxsize=4096)
 def kv_read_bytes(arch: Architecture, context: int, kv_type: str = "f16") -> int:
     """Bytes of KV cache one decode step reads at ``context`` tokens of history."""
     total = 0
