@@ -5,9 +5,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from calculator import presenters, services
+from calculator import selectors as calculator_selectors
+from calculator.forms import DEFAULTS as CALCULATOR_DEFAULTS
 from catalog.forms import KitFilterForm
 from catalog.models import MemoryKit, Offer
-from catalog.selectors import best_offer, kit_offers, kit_platform
+from catalog.selectors import Platform, best_offer, kit_offers, kit_platform
 
 
 def _wants_fragment(request: HttpRequest) -> bool:
@@ -43,8 +46,32 @@ def kit_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def kit_detail(request: HttpRequest, slug: str) -> HttpResponse:
     kit = get_object_or_404(MemoryKit.objects.active(), slug=slug)
+    platform = kit_platform(kit)
     return render(
         request,
         "catalog/kit_detail.html",
-        {"kit": kit, "offers": kit_offers(kit=kit), "platform": kit_platform(kit)},
+        {
+            "kit": kit,
+            "offers": kit_offers(kit=kit),
+            "platform": platform,
+            **models_on_kit(kit, platform),
+        },
     )
+
+
+def models_on_kit(kit: MemoryKit, platform: Platform | None) -> dict[str, object]:
+    """Every model with the best quant that fits this kit's capacity, and its speed on
+    the channels the kit fills at its rated speed (the engine's bandwidth model)."""
+    hardware = services.hardware_set()
+    if platform is None or "cpu" not in hardware.efficiency_by_kind:
+        return {"runs": [], "run_options": CALCULATOR_DEFAULTS}
+    channels = min(platform.channels, kit.module_count)
+    machine = services.custom_hardware(
+        hardware,
+        memory_gb=float(kit.capacity_gb),
+        bandwidth_gbps=channels * kit.speed_mts * 8 / 1000,
+        kind="cpu",
+    )
+    options = CALCULATOR_DEFAULTS
+    runs = presenters.runs_in_budget(calculator_selectors.models(), machine, hardware, options)
+    return {"runs": runs, "run_options": options, "run_channels": channels}

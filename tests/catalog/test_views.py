@@ -120,3 +120,17 @@ def test_retired_kit_page_is_not_found(client):
     kit = MemoryKitFactory()
     kit.retire()
     assert client.get(kit.get_absolute_url()).status_code == 404
+
+
+def test_kit_page_lists_the_models_it_can_run_with_engine_figures(client, site_data):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from catalog.models import MemoryKit
+
+    call_command("seed_catalog", stdout=StringIO())
+    kit = MemoryKit.objects.filter(capacity_gb__gte=512).order_by("capacity_gb").first()
+    html = client.get(kit.get_absolute_url()).content.decode()
+    assert "Models this kit can run" in html
+    assert "DeepSeek R1" in html
