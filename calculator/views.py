@@ -277,6 +277,20 @@ def methodology(request: HttpRequest) -> HttpResponse:
     by_kind: dict[str, list[object]] = {}
     for row in report.rows:
         by_kind.setdefault(row.kind, []).append(row)
+    url = seo.canonical_url(request)
+    modified = max((m.updated_at for m in models), default=None) or "2026-11-29"
+    description = (
+        "How every figure is computed, the data sources, and our predictions against "
+        "published GGUF sizes, parameter counts, llama.cpp KV caches and decode speeds."
+    )
+    json_ld = seo.json_ld_script([
+        seo.tech_article(headline="How we calculate LLM memory and speed",
+                         description=description, url=url, date_modified=modified),
+        seo.dataset(name="Predicted versus published LLM memory and speed",
+                    description=description, url=url, date_modified=modified,
+                    variables=["GGUF file size", "parameter count", "KV cache size",
+                               "decode tokens per second"]),
+    ])  # fmt: skip
     return render(
         request,
         "calculator/methodology.html",
@@ -286,6 +300,7 @@ def methodology(request: HttpRequest) -> HttpResponse:
             "hardware": hardware,
             "kind_labels": KIND_LABELS,
             "sold_sizes": SOLD_SIZES_GB,
+            "json_ld": json_ld,
         },
     )
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from calculator import presenters, services
+from calculator import presenters, seo, services
 from calculator import selectors as calculator_selectors
 from calculator.forms import DEFAULTS as CALCULATOR_DEFAULTS
 from catalog.forms import KitFilterForm
@@ -47,16 +47,33 @@ def kit_list(request: HttpRequest) -> HttpResponse:
 def kit_detail(request: HttpRequest, slug: str) -> HttpResponse:
     kit = get_object_or_404(MemoryKit.objects.active(), slug=slug)
     platform = kit_platform(kit)
+    offers = kit_offers(kit=kit)
     return render(
         request,
         "catalog/kit_detail.html",
         {
             "kit": kit,
-            "offers": kit_offers(kit=kit),
+            "offers": offers,
             "platform": platform,
+            "json_ld": seo.json_ld_script(_product(request, kit, offers)),
             **models_on_kit(kit, platform),
         },
     )
+
+
+def _product(request: HttpRequest, kit: MemoryKit, offers: list[dict]) -> dict[str, object]:
+    """schema.org Product; only fresh, real prices become Offers (never sample prices)."""
+    return seo.product(
+        {"name": kit.title, "url": seo.canonical_url(request, kit.get_absolute_url()),
+         "brand": kit.brand, "mpn": kit.mpn},
+        [
+            {"price": row["price"], "currency": row["offer"].currency,
+             "url": row["outbound_url"], "seller": row["retailer"].name,
+             "availability": row["offer"].availability, "checked_at": row["as_of"]}
+            for row in offers
+            if row["is_fresh"] and not row["is_sample"]
+        ],
+    )  # fmt: skip
 
 
 def models_on_kit(kit: MemoryKit, platform: Platform | None) -> dict[str, object]:

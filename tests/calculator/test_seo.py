@@ -153,3 +153,17 @@ def test_og_svg_escapes_the_model_name(r1):
     r1.name = "R1 <&> test"
     svg = seo.og_svg(seo.headline(r1))
     assert "R1 &lt;&amp;&gt; test" in svg and "<&>" not in svg
+
+
+def test_methodology_page_carries_tech_article_and_dataset_json_ld(client, site_data):
+    import json
+    import re
+
+    html = client.get("/methodology/").content.decode()
+    blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    types = {
+        item["@type"]
+        for block in blocks
+        for item in (lambda d: d if isinstance(d, list) else [d])(json.loads(block))
+    }
+    assert {"TechArticle", "Dataset"} <= types

@@ -134,3 +134,21 @@ def test_kit_page_lists_the_models_it_can_run_with_engine_figures(client, site_d
     html = client.get(kit.get_absolute_url()).content.decode()
     assert "Models this kit can run" in html
     assert "DeepSeek R1" in html
+
+
+def test_kit_page_product_json_ld_never_offers_sample_prices(client, site_data):
+    import json
+    import re
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from catalog.models import MemoryKit
+
+    call_command("seed_catalog", stdout=StringIO())
+    kit = MemoryKit.objects.order_by("capacity_gb").first()
+    html = client.get(kit.get_absolute_url()).content.decode()
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    product = json.loads(block.group(1))
+    assert product["@type"] == "Product" and product["name"] == kit.title
+    assert "offers" not in product  # the demo feed's prices are samples, not offers
