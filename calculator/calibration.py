@@ -16,9 +16,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from calculator.engine.estimate import Options, footprint
 from calculator.engine.types import Architecture
-from calculator.validation import included, read_reference
+from calculator.validation import included, measured_footprint, read_reference
 
 ETA_GRID = [i / 100 for i in range(30, 91)]
 OVERHEAD_GRID_MS = [i / 10 for i in range(0, 81)]
@@ -73,8 +72,7 @@ def points(
         arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
         if arch is None or hw is None:
             continue
-        context = int(r["context"] or 0) + 64  # mid-run of a tg128
-        _, _, fp = footprint(arch, Options(quant=r["quant"], context=context))
+        fp = measured_footprint(arch, r)
         bandwidth = float(hw["bandwidth_gbps"]) * 1e9  # type: ignore[arg-type]
         found.append(
             Point(str(hw["efficiency_class"]), fp.read_bytes_per_token / bandwidth,

@@ -29,12 +29,6 @@ def estimate_payload(
     est: Estimate, model_out: dict[str, Any], profiles: tuple[hw.HardwareProfile, ...]
 ) -> dict[str, Any]:
     opts, mem = est.options, est.memory
-    notes = list(est.arch.notes)
-    if est.beyond_trained_context:
-        notes.append(
-            f"{opts.context:,} tokens is beyond the model's trained context "
-            f"({est.arch.n_ctx_train:,}); quality may suffer."
-        )
     return {
         "model": model_out,
         "quant": opts.quant,
@@ -78,7 +72,7 @@ def estimate_payload(
         ],
         "llama_cpp_command": est.llama_cpp_command,
         "ollama_num_ctx": est.ollama_num_ctx,
-        "notes": notes,
+        "notes": list(est.notes),
     }
 
 

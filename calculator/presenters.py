@@ -21,6 +21,7 @@ from calculator.engine import hardware as hw
 from calculator.engine.estimate import Estimate, Options, speed_command
 from calculator.engine.fit import best_quant, ladder, total_bytes
 from calculator.engine.hardware import GB, machine_budget_bytes, recommended_ram_gb
+from calculator.engine.kv_cache import DEFAULT_UBATCH
 from calculator.engine.quant import PRESETS, weights_bytes
 from calculator.engine.speed import SpeedEstimate, plan
 from calculator.engine.types import Architecture
@@ -89,6 +90,20 @@ def cached_region(arch: Architecture, key: tuple[Any, ...], render: Callable[[],
         while len(_REGIONS) > _REGIONS_LIMIT:
             _REGIONS.popitem(last=False)
     return html
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """The engine's fixed allowances, for the prose that explains them."""
+
+    fit_margin_gib: float = hw.FIT_MARGIN_BYTES / hw.GIB
+    os_reserve_gib: float = hw.OS_RESERVE_BYTES / hw.GIB
+    planning_fill_pct: int = round(hw.PLANNING_FILL * 100)
+    headroom_pct: int = round((1 - hw.PLANNING_FILL) * 100)
+    ubatch: int = DEFAULT_UBATCH
+
+
+ENGINE_FACTS = EngineFacts()
 
 
 def hardware_key(hardware: services.HardwareSet) -> tuple[Any, ...]:
@@ -416,18 +431,12 @@ def calculation(model: LlmModel, options: Options, hardware: services.HardwareSe
 
     def build() -> tuple[Any, ...]:
         est = services.estimate_for(arch, options, hardware)
-        notes = list(arch.notes)
-        if est.beyond_trained_context:
-            notes.append(
-                f"{options.context:,} tokens is beyond the model's trained context "
-                f"({arch.n_ctx_train:,}); quality may suffer."
-            )
         return (
             est,
             verdict(est.speeds, est.recommended_ram_gb),
             breakdown_segments(est),
             speed_rows(est),
-            tuple(notes),
+            est.notes,
         )
 
     est, ver, segments, rows, notes = _memo(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -24,16 +24,16 @@ from django.utils.safestring import SafeString, mark_safe
 from calculator import services
 from calculator.engine.estimate import Estimate, Options
 from calculator.engine.speed import SpeedEstimate
+from calculator.forms import DEFAULTS
 from calculator.models import LlmModel
 from calculator.templatetags.calc import ctx, gb, params, tps
+from catalog.models import FRESHNESS
 
 SCHEMA = "https://schema.org"
 SITE_NAME = "LLM RAM"
-TITLE_LIMIT = 70
 DESCRIPTION_LIMIT = 160
-DEFAULT_OPTIONS = Options()  # the model page's default state (Q4_K_M @ 8K)
-# A price is fresh for this long after it was checked (the catalog's freshness rule).
-PRICE_VALID_FOR = timedelta(hours=24)
+# A price is valid for as long as the catalog shows it as fresh.
+PRICE_VALID_FOR = FRESHNESS
 
 
 def _ram(ram_gb: int | None) -> str:
@@ -105,7 +105,7 @@ def headline_from(model: LlmModel, est: Estimate) -> Headline:
     )
 
 
-def headline(model: LlmModel, options: Options = DEFAULT_OPTIONS) -> Headline:
+def headline(model: LlmModel, options: Options = DEFAULTS) -> Headline:
     """The model page's default estimate (cached by the presenters)."""
     from calculator.presenters import cached_estimate
 

@@ -8,10 +8,11 @@ themselves.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -146,15 +147,24 @@ def hardware_load(*, path: Path = HARDWARE_FILE) -> LoadReport:
 # --- engine values from rows, cached per row version ------------------------------
 
 
-@lru_cache(maxsize=256)
-def _architecture(slug: str, version: str, config_json: str) -> Architecture:
-    return parse_config(json.loads(config_json))
+_ARCHITECTURES: OrderedDict[tuple[str, object], Architecture] = OrderedDict()
+_ARCHITECTURES_LIMIT = 256
+_ARCHITECTURES_LOCK = threading.Lock()
 
 
 def architecture_of(model: LlmModel) -> Architecture:
-    return _architecture(
-        model.slug, str(model.updated_at), json.dumps(model.config, sort_keys=True)
-    )
+    """The engine's view of a row, parsed once per row version (``updated_at`` changes on
+    every save), so a request never re-serialises or re-parses the config."""
+    key = (model.slug, model.updated_at)
+    with _ARCHITECTURES_LOCK:
+        arch = _ARCHITECTURES.get(key)
+    if arch is None:
+        arch = parse_config(model.config)
+        with _ARCHITECTURES_LOCK:
+            _ARCHITECTURES[key] = arch
+            while len(_ARCHITECTURES) > _ARCHITECTURES_LIMIT:
+                _ARCHITECTURES.popitem(last=False)
+    return arch
 
 
 def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:

@@ -18,7 +18,7 @@ from calculator.engine.estimate import Options, footprint
 from calculator.engine.hardware import HardwareProfile
 from calculator.engine.kv_cache import kv_cache
 from calculator.engine.quant import weights_bytes
-from calculator.engine.speed import plan
+from calculator.engine.speed import Footprint, plan
 from calculator.engine.types import Architecture
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "data" / "reference"
@@ -49,10 +49,6 @@ class Summary:
     median_abs_error: float
     p90_abs_error: float
     max_abs_error: float
-
-    def share_within(self, rows: list[Row], bound: float) -> float:
-        errors = [abs(r.error) for r in rows if r.kind == self.kind and r.error is not None]
-        return sum(e <= bound for e in errors) / len(errors) if errors else 0.0
 
 
 def read_reference(name: str) -> list[dict[str, str]]:
@@ -107,6 +103,13 @@ def kv_rows(archs: Mapping[str, Architecture]) -> list[Row]:
     return rows
 
 
+def measured_footprint(arch: Architecture, record: Mapping[str, str]) -> Footprint:
+    """What the measured run read per token: its quant, at the middle of a tg128 run
+    from the recorded depth."""
+    context = int(record["context"] or 0) + 64
+    return footprint(arch, Options(quant=record["quant"], context=context))[2]
+
+
 def speed_rows(
     archs: Mapping[str, Architecture],
     profiles: Mapping[str, HardwareProfile],
@@ -118,11 +121,7 @@ def speed_rows(
         arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
         predicted = None
         if arch and hw:
-            options = Options(
-                quant=r["quant"], context=int(r["context"] or 0) + 64
-            )  # mid-run of a tg128
-            _, _, fp = footprint(arch, options)
-            speed = plan(hw, fp, host=hw, moe_penalty=moe_penalty)
+            speed = plan(hw, measured_footprint(arch, r), host=hw, moe_penalty=moe_penalty)
             predicted = speed.tokens_per_s
         rows.append(
             Row("decode_speed", r["model_slug"], f"{r['quant']} on {r['hardware']}",

@@ -12,7 +12,7 @@ follow.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -617,8 +617,14 @@ def model_faq(model: LlmModel, hardware: services.HardwareSet | None = None) -> 
     agree with the engine, then editors' extra questions."""
     from faq.models import FaqEntry
 
-    generated = generated_faq(model, hardware)
     entries = list(FaqEntry.objects.published().for_model(model))
+    merged = _with_editor_entries(generated_faq(model, hardware), entries)
+    return ModelFaq(model.slug, model.name, _faq_url(model), merged)
+
+
+def _with_editor_entries(generated: Iterable[QA], entries: list[Any]) -> tuple[QA, ...]:
+    """Editors' wording replaces a generated answer unless its numbers drift from the
+    engine's; editors' added questions follow the generated ones."""
     overrides = {e.key: e for e in entries if e.key}
     out = []
     for qa in generated:
@@ -629,7 +635,7 @@ def model_faq(model: LlmModel, hardware: services.HardwareSet | None = None) -> 
             )
         out.append(qa)
     out += [QA(f"added-{e.pk}", e.question, e.answer, source="added") for e in entries if not e.key]
-    return ModelFaq(model.slug, model.name, _faq_url(model), tuple(out))
+    return tuple(out)
 
 
 def _faq_url(model: LlmModel) -> str:
@@ -718,15 +724,4 @@ def site_faq() -> tuple[QA, ...]:
     editors' site-wide questions."""
     from faq.models import FaqEntry
 
-    entries = list(FaqEntry.objects.published().general())
-    overrides = {e.key: e for e in entries if e.key}
-    out = []
-    for qa in general_faq():
-        entry = overrides.get(qa.key)
-        if entry is not None and not entry.drift_against(qa.figures):
-            qa = replace(
-                qa, question=entry.question or qa.question, answer=entry.answer, source="edited"
-            )
-        out.append(qa)
-    out += [QA(f"added-{e.pk}", e.question, e.answer, source="added") for e in entries if not e.key]
-    return tuple(out)
+    return _with_editor_entries(general_faq(), list(FaqEntry.objects.published().general()))

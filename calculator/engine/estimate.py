@@ -90,6 +90,17 @@ class Estimate:
     def ollama_num_ctx(self) -> int:
         return self.options.context
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The architecture's caveats, plus a warning past the trained context."""
+        if not self.beyond_trained_context:
+            return self.arch.notes
+        return (
+            *self.arch.notes,
+            f"{self.options.context:,} tokens is beyond the model's trained context "
+            f"({self.arch.n_ctx_train:,}); quality may suffer.",
+        )
+
 
 def footprint(arch: Architecture, options: Options) -> tuple[
     quant.WeightsBreakdown, KvCache, Footprint

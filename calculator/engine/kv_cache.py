@@ -62,7 +62,6 @@ class KvCache:
     k_bytes: int
     v_bytes: int
     state_bytes: int  # recurrent layers' fixed state
-    per_token_bytes: int  # bytes a full-attention cell adds, all layers (decode reads these)
 
     @property
     def total_bytes(self) -> int:
@@ -98,7 +97,7 @@ def kv_cache(
     if parallel <= 0:
         raise EngineError("parallel must be at least 1", "parallel")
     cells = pad(context)
-    k = v = state = per_token = 0
+    k = v = state = 0
     for layer in arch.kv_layers:
         if layer.kind == "recurrent":
             state += layer.state_elements * 4 * parallel
@@ -109,9 +108,7 @@ def kv_cache(
         v_row = row_bytes(kv_type, v_width) if v_width else 0
         k += k_row * n
         v += v_row * n
-        if layer.kind != "sliding":
-            per_token += k_row + v_row
-    return KvCache(cells, k, v, state, per_token)
+    return KvCache(cells, k, v, state)
 
 
 @lru_cache(maxsize=4096)

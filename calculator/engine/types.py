@@ -124,11 +124,6 @@ class Architecture:
         return self.n_expert > 0
 
     @property
-    def n_head_kv_max(self) -> int:
-        widths = [kv.k_width for kv in self.kv_layers if kv.kind != "recurrent"]
-        return max(widths, default=0)
-
-    @property
     def total_params(self) -> int:
         return _param_counts(self)[0]
 

@@ -26,10 +26,6 @@ class Verdict:
     headline: str
     options: tuple[Option, ...]  # cheapest fitting choice of each kind, fastest first
 
-    @property
-    def runs_anywhere(self) -> bool:
-        return bool(self.options)
-
 
 def _smallest(speeds: list[SpeedEstimate]) -> SpeedEstimate | None:
     return min(speeds, key=lambda s: (s.hardware.memory_gb, -(s.tokens_per_s or 0)), default=None)
