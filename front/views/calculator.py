@@ -29,7 +29,7 @@ from front.caching import cached_page
 from front.htmx import HtmxHttpRequest, is_partial, template_for
 from front.presenters.compare import compare as compare_models
 from front.presenters.kits import kit_picks
-from front.presenters.labels import context_presets
+from front.presenters.labels import context_presets, page_query
 from front.presenters.lists import runs_in_budget, runs_on_profile, summaries
 from front.presenters.methodology import KIND_LABELS, validation_report
 from front.presenters.model_page import calculation
@@ -232,6 +232,7 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
         "form": form if form.is_bound else forms.CompareForm(),
         "options_form": forms.display_form(options),
         "options": options,
+        "options_query": page_query(options),
         "compared": compared,
         "profiles": profiles,
         "problems": problems,
