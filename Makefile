@@ -64,9 +64,11 @@ bench: install
 	  else echo "make bench needs Debian's wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+## ruff, then the import contracts in pyproject.toml (dependencies point one way)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

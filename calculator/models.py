@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 
 from calculator.engine.architecture import parse_config
 from calculator.engine.hardware import KINDS
@@ -79,8 +80,6 @@ class LlmModel(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("calculator:model-detail", args=[self.slug])
 
     @property

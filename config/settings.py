@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "calculator",
     "catalog",
     "faq",
+    "front",
 ]
 
 MIDDLEWARE = [
@@ -71,7 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "calculator.context_processors.engine_facts",
+                "front.context_processors.engine_facts",
             ],
         },
     },

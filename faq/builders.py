@@ -12,7 +12,7 @@ follow.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,8 +24,8 @@ from calculator.engine.quant import native_weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
 from calculator.engine.verdict import verdict
+from calculator.formatting import ctx, gb, params, tps
 from calculator.models import LlmModel
-from calculator.templatetags.calc import ctx, gb, params, tps
 
 # --- what the answers are about ---------------------------------------------------
 
@@ -117,13 +117,6 @@ class ModelFaq:
     @property
     def figures(self) -> tuple[Figure, ...]:
         return tuple(f for qa in self.entries for f in qa.figures)
-
-    @property
-    def json_ld(self) -> Any:
-        """``<script type="application/ld+json">`` with this FAQ as a schema.org FAQPage."""
-        from calculator import seo
-
-        return seo.json_ld_script(seo.faq_page(self.entries))
 
 
 # --- formatting (the calculator page's own filters, so figures read the same) -------
@@ -612,38 +605,6 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
-def model_faq(model: LlmModel, hardware: services.HardwareSet | None = None) -> ModelFaq:
-    """What a page shows: generated answers, published editor wording whose numbers
-    agree with the engine, then editors' extra questions."""
-    from faq.models import FaqEntry
-
-    entries = list(FaqEntry.objects.published().for_model(model))
-    merged = _with_editor_entries(generated_faq(model, hardware), entries)
-    return ModelFaq(model.slug, model.name, _faq_url(model), merged)
-
-
-def _with_editor_entries(generated: Iterable[QA], entries: list[Any]) -> tuple[QA, ...]:
-    """Editors' wording replaces a generated answer unless its numbers drift from the
-    engine's; editors' added questions follow the generated ones."""
-    overrides = {e.key: e for e in entries if e.key}
-    out = []
-    for qa in generated:
-        entry = overrides.get(qa.key)
-        if entry is not None and not entry.drift_against(qa.figures):
-            qa = replace(
-                qa, question=entry.question or qa.question, answer=entry.answer, source="edited"
-            )
-        out.append(qa)
-    out += [QA(f"added-{e.pk}", e.question, e.answer, source="added") for e in entries if not e.key]
-    return tuple(out)
-
-
-def _faq_url(model: LlmModel) -> str:
-    from django.urls import reverse
-
-    return reverse("faq:model-faq", args=[model.slug])
-
-
 # --- site-wide questions (text only: no model's figures) -----------------------------
 
 
@@ -717,11 +678,3 @@ def general_faq() -> tuple[QA, ...]:
             "their GPU may take.",
         ),
     )
-
-
-def site_faq() -> tuple[QA, ...]:
-    """/faq/: the general answers (editors' wording when it states no number), then
-    editors' site-wide questions."""
-    from faq.models import FaqEntry
-
-    return _with_editor_entries(general_faq(), list(FaqEntry.objects.published().general()))

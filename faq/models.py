@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from calculator.models import LlmModel
-from faq.builders import MODEL_KEYS, Figure, general_faq
+from faq.builders import MODEL_KEYS, Figure, general_faq, generated_faq
 from faq.drift import Drift, drift
 
 
@@ -112,8 +112,6 @@ class FaqEntry(models.Model):
         answer's, or (for an added question) any of the model's."""
         if self.model_id is None or self.model is None:
             return ()
-        from faq.builders import generated_faq
-
         answers = generated_faq(self.model)
         if self.key:
             return next((qa.figures for qa in answers if qa.key == self.key), ())

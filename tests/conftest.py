@@ -2,8 +2,9 @@
 
 import pytest
 
-from calculator import presenters, services
+from calculator import services
 from calculator.models import HardwareProfile, LlmModel
+from front import memo
 
 
 def _load_catalog() -> None:
@@ -26,7 +27,7 @@ def site_data(_site_data_once, db):
     """
     if not (LlmModel.objects.exists() and HardwareProfile.objects.exists()):
         _load_catalog()
-    presenters.clear_cache()
+    memo.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from calculator import presenters, services
+from calculator import services
+from front import memo
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
 # fixtures after it started are still synchronous and safe.
@@ -34,7 +35,7 @@ def browser():
 def live_data(transactional_db):
     services.models_load()
     services.hardware_load()
-    presenters.clear_cache()
+    memo.clear()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 import pytest
 
-from calculator import presenters, services
+from calculator import services
 from faq import builders
+from front import memo
 
 
 @pytest.fixture
@@ -11,7 +12,7 @@ def catalog(db):
     services.hardware_load()
     yield
     builders.clear_cache()
-    presenters.clear_cache()
+    memo.clear()
 
 
 @pytest.fixture

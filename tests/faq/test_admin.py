@@ -3,9 +3,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.urls import reverse
 
-from calculator import seo
-from calculator.templatetags.calc import gb
+from calculator.formatting import gb
 from faq.models import FaqEntry
+from front import seo
 
 
 @pytest.fixture

@@ -4,15 +4,17 @@ import re
 
 import pytest
 
-from calculator import forms, presenters, services
+from calculator import services
 from calculator.engine.estimate import Options
 from calculator.engine.fit import best_quant
 from calculator.engine.hardware import machine_budget_bytes
 from calculator.engine.quant import native_weights_bytes, weights_bytes
+from calculator.formatting import gb, params, tps
 from calculator.models import LlmModel
-from calculator.templatetags.calc import gb, params, tps
+from calculator.options import DEFAULTS
 from faq import builders
 from faq.builders import INPUT_METRICS, OUTPUT_METRICS, Figure
+from front.presenters.model_page import calculation
 
 
 def engine_value(arch, hardware, fig: Figure):
@@ -130,7 +132,7 @@ def test_r1_faq_explains_why_the_native_release_is_fp8(r1, hardware):
 
 
 def test_r1_ram_answer_matches_the_calculator_above_it(r1, hardware):
-    calc = presenters.calculation(r1, forms.DEFAULTS, hardware)
+    calc = calculation(r1, DEFAULTS, hardware)
     qa = _answer(builders.generated_faq(r1, hardware), "ram")
     assert f"Plan for {calc.estimate.recommended_ram_gb} GB" in qa.answer
     assert f"{gb(calc.estimate.memory.weights_bytes)} of weights" in qa.answer

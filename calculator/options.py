@@ -1,0 +1,236 @@
+"""The one parser of calculator options, shared by the pages, the JSON API and the CLI.
+
+``FIELDS`` is the table: one entry per option, in the canonical order (the order of
+``canonical_query``, of the CLI flags and of the API's parameters). Each entry turns
+what a user types into the canonical value, with bounds taken from the engine:
+
+* ``quant``: any case, echoed as the preset's own name (``q4_k_m`` → ``Q4_K_M``);
+  validity comes from ``calculator.engine.quant.canonical_quant``;
+* ``context``: ``8192``, ``32k``, ``128K``, ``1M``, ``32,768`` (K = 1024), up to
+  ``MAX_CONTEXT``;
+* ``kv_type``: one of the engine's ``KV_TYPES`` (any case);
+* ``parallel``: 1 to ``MAX_PARALLEL`` sequences.
+
+Two modes, one set of rules:
+
+* ``parse_lenient`` (pages): a bad field keeps its default and yields a
+  ``Problem(field, message)`` for the page to show inline;
+* ``parse_strict`` (API and CLI): the first bad field raises
+  ``EngineError(message, field)`` (the API answers 400 naming the field, the CLI a
+  ``CommandError``).
+
+Blank values (``?quant=``, an unset flag) mean "the default". Both modes fill a copy of
+``defaults``, a dataclass with one attribute per field (``Options`` today). New options,
+such as the build fields (gpu, host, ram_gb, dimms, preset), are new table entries plus
+the attributes they fill; the pages, the API schema and the CLI flags follow the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from calculator.engine.estimate import MAX_CONTEXT, MAX_PARALLEL, Options
+from calculator.engine.kv_cache import KV_TYPES
+from calculator.engine.quant import canonical_quant
+from calculator.engine.types import EngineError
+
+T = TypeVar("T")
+
+DEFAULTS = Options()
+MAX_INPUT = 40  # characters; longer input is refused before any parsing
+ECHO = 20  # characters of a bad value repeated in its message
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A field a page could not use, and why (shown inline; the default was used)."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class OptionField:
+    name: str  # query parameter, API field, CLI flag (``--kv-type``) and attribute filled
+    label: str  # how a page names it
+    help: str  # what it accepts (API schema and CLI --help)
+    parse: Callable[[object], Any]  # typed input → canonical value, or EngineError(…, name)
+
+    def text(self, value: Any) -> str:
+        """The canonical value as it appears in a query string."""
+        return str(value)
+
+
+def _shown(raw: object) -> str:
+    return str(raw).strip()[:ECHO]
+
+
+def _text(raw: object, name: str) -> str:
+    text = str(raw).strip()
+    if len(text) > MAX_INPUT:
+        raise EngineError(f"{name} '{text[:ECHO]}…' is too long", name)
+    return text
+
+
+def _whole_number(raw: object, name: str) -> int | None:
+    """An int from an int or from digits (``32,768`` and ``32_768`` too); else None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = re.sub(r"[\s,_]", "", _text(raw, name))
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def parse_quant(raw: object) -> str:
+    return canonical_quant(_text(raw, "quant"))
+
+
+_CONTEXT = re.compile(r"(\d{1,9})([km]?)", re.IGNORECASE)
+_CONTEXT_UNITS = {"": 1, "k": 1024, "m": 1024 * 1024}
+
+
+def parse_context(raw: object) -> int:
+    tokens = _whole_number(raw, "context")
+    if tokens is None:
+        match = _CONTEXT.fullmatch(re.sub(r"[\s,_]", "", _text(raw, "context")))
+        if match is None:
+            raise EngineError(
+                f"context '{_shown(raw)}' is not a number of tokens (try 8192, 32k or 1M)",
+                "context",
+            )
+        tokens = int(match.group(1)) * _CONTEXT_UNITS[match.group(2).lower()]
+    if not 0 < tokens <= MAX_CONTEXT:
+        raise EngineError(
+            f"context must be between 1 and {MAX_CONTEXT:,} tokens (got {_shown(raw)})",
+            "context",
+        )
+    return tokens
+
+
+def parse_kv_type(raw: object) -> str:
+    kv_type = _text(raw, "kv_type").lower()
+    if kv_type not in KV_TYPES:
+        raise EngineError(
+            f"unknown kv_type '{_shown(raw)}'; use one of: {', '.join(KV_TYPES)}", "kv_type"
+        )
+    return kv_type
+
+
+def parse_parallel(raw: object) -> int:
+    parallel = _whole_number(raw, "parallel")
+    if parallel is None or not 0 < parallel <= MAX_PARALLEL:
+        raise EngineError(
+            f"parallel must be a whole number from 1 to {MAX_PARALLEL} (got {_shown(raw)})",
+            "parallel",
+        )
+    return parallel
+
+
+FIELDS: tuple[OptionField, ...] = (
+    OptionField(
+        "quant", "Quantization", "llama.cpp quantization preset, any case (Q4_K_M)", parse_quant
+    ),
+    OptionField(
+        "context",
+        "Context length (tokens)",
+        f"tokens: 8192, 32k, 128K or 1M (K = 1024), at most {MAX_CONTEXT:,}",
+        parse_context,
+    ),  # fmt: skip
+    OptionField("kv_type", "KV-cache type", f"KV-cache type: {', '.join(KV_TYPES)}", parse_kv_type),
+    OptionField(
+        "parallel", "Parallel sequences", f"parallel sequences, 1 to {MAX_PARALLEL}", parse_parallel
+    ),
+)
+NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+BY_NAME: dict[str, OptionField] = {f.name: f for f in FIELDS}
+
+
+def _fields(names: Iterable[str]) -> list[OptionField]:
+    wanted = set(names)
+    unknown = wanted - set(BY_NAME)
+    if unknown:
+        raise KeyError(f"not an option: {', '.join(sorted(unknown))}")
+    return [f for f in FIELDS if f.name in wanted]  # always in the table's order
+
+
+def _absent(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def parse_value(name: str, raw: object) -> Any:
+    """One field, strictly: the canonical value, or ``EngineError`` naming ``name``."""
+    return BY_NAME[name].parse(raw)
+
+
+def _validate(options: object) -> None:
+    validate = getattr(options, "validate", None)
+    if validate is not None:
+        validate()  # rules across fields (e.g. a quantized KV cache needs flash attention)
+
+
+def parse_strict(
+    data: Mapping[str, Any],
+    defaults: T = DEFAULTS,  # type: ignore[assignment]
+    fields: Iterable[str] = NAMES,
+) -> T:
+    """``defaults`` with every given field of ``fields`` parsed from ``data``; the first
+    bad field raises ``EngineError(message, field)``."""
+    values = {}
+    for field in _fields(fields):
+        raw = data.get(field.name)
+        if not _absent(raw):
+            values[field.name] = field.parse(raw)
+    options = replace(defaults, **values)  # type: ignore[type-var]
+    _validate(options)
+    return options
+
+
+def parse_lenient(
+    data: Mapping[str, Any],
+    defaults: T = DEFAULTS,  # type: ignore[assignment]
+    fields: Iterable[str] = NAMES,
+) -> tuple[T, tuple[Problem, ...]]:
+    """Like ``parse_strict``, but a bad field keeps its default and is reported as a
+    ``Problem``; nothing raises."""
+    values, problems = {}, []
+    for field in _fields(fields):
+        raw = data.get(field.name)
+        if _absent(raw):
+            continue
+        try:
+            values[field.name] = field.parse(raw)
+        except EngineError as err:
+            problems.append(Problem(field.name, str(err)))
+    options = replace(defaults, **values)  # type: ignore[type-var]
+    try:
+        _validate(options)
+    except EngineError as err:
+        problems.append(Problem(err.field, str(err)))
+        options = defaults
+    return options, tuple(problems)
+
+
+def canonical_items(
+    options: Any, defaults: Any = DEFAULTS, fields: Iterable[str] = NAMES
+) -> list[tuple[str, str]]:
+    """(name, canonical text) of each field that differs from ``defaults``, in order."""
+    return [
+        (f.name, f.text(getattr(options, f.name)))
+        for f in _fields(fields)
+        if getattr(options, f.name) != getattr(defaults, f.name)
+    ]
+
+
+def canonical_query(options: Any, defaults: Any = DEFAULTS, fields: Iterable[str] = NAMES) -> str:
+    """The query string (no ``?``) that reproduces ``options``: only the fields that
+    differ from ``defaults``, in the table's order, canonically spelled. The same
+    options always give the same string, so it can key a cache."""
+    return urlencode(canonical_items(options, defaults, fields))

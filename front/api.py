@@ -1,0 +1,298 @@
+"""JSON API v1: the same estimates as the pages, for scripts and other sites.
+
+Field names are a contract: extend, never rename. Errors are 400 with
+``{"error": {"field": ..., "message": ...}}``; an OpenAPI schema is served at
+``/api/v1/openapi.json``. The calculator options (quant, context, kv_type, parallel)
+are read by ``calculator.options`` in strict mode, like the CLI: ``context=32k`` and
+``quant=q4_k_m`` are understood, and the answer echoes canonical values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any, Literal
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Schema
+from ninja.decorators import decorate_view
+from ninja.errors import HttpError, ValidationError
+from pydantic import Field, create_model
+
+from calculator import options as option_table
+from calculator import services
+from calculator.engine import hardware as hw
+from calculator.engine.architecture import parse_config
+from calculator.engine.estimate import Options
+from calculator.engine.quant import PRESETS, native_weights_bytes, weights_bytes
+from calculator.engine.types import Architecture, EngineError
+from calculator.models import LlmModel
+from front.api_limits import error_response, guard, layer_count_over_limit
+from front.caching import cached_page
+from front.payloads import estimate_payload, model_payload
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="LLM RAM calculator API",
+    version="1",
+    urls_namespace="api",
+    docs_url=None,  # the schema is served; no CDN-hosted docs page
+)
+
+Kind = Literal["gpu", "apple", "apu", "cpu"]
+
+
+class ApiError(Exception):
+    def __init__(self, field: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.field, self.message, self.status = field, message, status
+
+
+def _error(request: HttpRequest, field: str, message: str, status: int = 400) -> HttpResponse:
+    return error_response(field, message, status)
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _error(request, exc.field, exc.message, exc.status)
+
+
+@api.exception_handler(EngineError)
+def _engine_error(request: HttpRequest, exc: EngineError) -> HttpResponse:
+    return _error(request, exc.field, str(exc))
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(part) for part in first.get("loc", []) if part not in ("query", "body", "payload")]
+    field = ".".join(loc) or "body"
+    return _error(request, field, f"{field}: {first.get('msg', 'invalid value')}")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(request, "body", "request body is too large", status=413)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, "body", str(exc), status=exc.status_code)
+
+
+# --- schemas ---------------------------------------------------------------------
+
+
+class ModelOut(Schema):
+    slug: str | None
+    name: str
+    hf_repo: str | None
+    family: str | None = None
+    architecture: Literal["dense", "moe"]
+    model_type: str
+    total_params: int
+    active_params: int
+    context_length: int
+    native_dtype: str
+
+
+class ModelDetailOut(ModelOut):
+    release_date: str | None
+    summary: str
+    source: str
+    native_weights_bytes: int
+    quants: list[dict[str, Any]]
+
+
+class MemoryOut(Schema):
+    weights_bytes: int
+    kv_cache_bytes: int
+    compute_buffer_bytes: int
+    overhead_bytes: int
+    fit_margin_bytes: int
+    os_reserve_bytes: int
+    total_bytes: int
+
+
+class SpeedOut(Schema):
+    hardware: str
+    name: str
+    kind: str
+    memory_gb: float
+    bandwidth_gbps: float
+    fits: bool
+    mode: str
+    tokens_per_s: float | None
+    tokens_per_s_low: float | None
+    tokens_per_s_high: float | None
+    gpu_layers: int
+    cpu_moe_layers: int
+    device_bytes: int
+    host_bytes: int
+    formula: str
+    note: str
+    llama_cpp_command: str | None
+
+
+class EstimateOut(Schema):
+    model: ModelOut
+    quant: str
+    context: int
+    kv_type: str
+    parallel: int
+    flash_attention: bool
+    memory: MemoryOut
+    bits_per_weight: float
+    weights_by_type: dict[str, int]
+    recommended_ram_gb: int | None
+    speeds: list[SpeedOut]
+    llama_cpp_command: str
+    ollama_num_ctx: int
+    notes: list[str]
+
+
+# One parameter per calculator option, from the parser's table; text or numbers, parsed
+# by calculator.options (absent: the default).
+OptionsIn: type[Schema] = create_model(
+    "OptionsIn",
+    __base__=Schema,
+    **{
+        f.name: (str | int | None, Field(None, description=f.help))  # type: ignore[misc]
+        for f in option_table.FIELDS
+    },
+)
+
+
+class MachineIn(OptionsIn):  # type: ignore[misc, valid-type]
+    flash_attention: bool = True
+    hardware: str | None = None
+    bandwidth_gbps: float | None = Field(None, gt=0, le=100_000)
+    memory_gb: float | None = Field(None, gt=0, le=1_000_000)
+    kind: Kind | None = None
+
+
+class EstimateQuery(MachineIn):
+    model: str = Field(..., min_length=1, max_length=200)
+
+
+class EstimateBody(MachineIn):
+    config: dict[str, Any]
+    name: str = Field("Custom model", max_length=200)
+
+
+# --- helpers ---------------------------------------------------------------------
+
+
+def _profiles(params: MachineIn, hardware: services.HardwareSet) -> tuple[hw.HardwareProfile, ...]:
+    custom = (params.bandwidth_gbps, params.memory_gb, params.kind)
+    if any(v is not None for v in custom):
+        missing = [n for n, v in zip(("bandwidth_gbps", "memory_gb", "kind"), custom, strict=True)
+                   if v is None]  # fmt: skip
+        if missing:
+            raise ApiError(missing[0], "a custom machine needs bandwidth_gbps, memory_gb and kind")
+        return (
+            services.custom_hardware(
+                hardware,
+                memory_gb=params.memory_gb or 0,
+                bandwidth_gbps=params.bandwidth_gbps or 0,
+                kind=params.kind or "cpu",
+            ),
+        )
+    if params.hardware:
+        profile = hardware.get(params.hardware)
+        if profile is None:
+            raise ApiError("hardware", f"unknown hardware profile '{params.hardware}'")
+        return (profile,)
+    return hardware.profiles
+
+
+def _options(params: MachineIn) -> Options:
+    """The options asked for, strictly: a bad one raises EngineError (400 naming it)."""
+    default = replace(option_table.DEFAULTS, flash_attention=params.flash_attention)
+    return option_table.parse_strict(params.model_dump(), default)
+
+
+def _run(
+    arch: Architecture, params: MachineIn, options: Options, model_out: dict[str, Any]
+) -> dict[str, Any]:
+    hardware = services.hardware_set()
+    profiles = _profiles(params, hardware)
+    est = services.estimate_for(arch, options, hardware, profiles)
+    return estimate_payload(est, model_out, profiles)
+
+
+# The estimate's query parameters besides the options (the cache keys on them all).
+ESTIMATE_PARAMS = tuple(n for n in EstimateQuery.model_fields if n not in option_table.NAMES)
+
+
+# --- endpoints -------------------------------------------------------------------
+
+
+@api.get("/models", response=list[ModelOut], summary="Every model in the catalog")
+@decorate_view(cached_page())
+def list_models(request: HttpRequest) -> list[dict[str, Any]]:
+    return [model_payload(m, services.architecture_of(m)) for m in LlmModel.objects.published()]
+
+
+@api.get("/models/{slug}", response=ModelDetailOut, summary="One model with its quant ladder")
+@decorate_view(cached_page())
+def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
+    model = services.find_model(slug)
+    if model is None:
+        raise ApiError("slug", f"unknown model '{slug}'", status=404)
+    arch = services.architecture_of(model)
+    quants = []
+    for name in PRESETS:
+        w = weights_bytes(arch, name)
+        quants.append(
+            {"quant": name, "weights_bytes": w.total_bytes,
+             "bits_per_weight": round(w.bits_per_weight, 3)}
+        )  # fmt: skip
+    return {
+        **model_payload(model, arch),
+        "release_date": model.release_date.isoformat() if model.release_date else None,
+        "summary": model.summary,
+        "source": model.source,
+        "native_weights_bytes": native_weights_bytes(arch),
+        "quants": quants,
+    }
+
+
+@api.get("/estimate", response=EstimateOut, summary="Estimate for a catalog model")
+@decorate_view(
+    cached_page(options=option_table.NAMES, params=ESTIMATE_PARAMS), guard("API_RATE_GET")
+)
+def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
+    options = _options(params)
+    model = services.find_model(params.model)
+    if model is None:
+        raise ApiError(
+            "model",
+            f"unknown model '{params.model}': use a slug from /api/v1/models, or POST its "
+            "config.json to /api/v1/estimate",
+        )
+    arch = services.architecture_of(model)
+    return _run(arch, params, options, model_payload(model, arch))
+
+
+@api.post("/estimate", response=EstimateOut, summary="Estimate for any pasted config.json")
+@decorate_view(guard("API_RATE_POST", check_body=True))
+def post_estimate(request: HttpRequest, payload: EstimateBody) -> dict[str, Any]:
+    options = _options(payload)
+    too_many = layer_count_over_limit(payload.config)
+    if too_many:
+        limit = settings.API_MAX_CONFIG_LAYERS
+        raise ApiError(too_many, f"{too_many} is larger than any real model (limit {limit})")
+    try:
+        arch = parse_config(payload.config)
+    except EngineError as err:
+        field = f"config.{err.field}" if err.field != "config" else "config"
+        raise ApiError(field, str(err)) from err
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as err:
+        # Junk of a type the parser did not expect: still the client's error, never a 500.
+        log.info("config.json rejected: %r", err, exc_info=True)
+        raise ApiError("config", f"config.json could not be read ({err})") from err
+    return _run(arch, payload, options, model_payload(None, arch, payload.name))

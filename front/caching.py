@@ -1,0 +1,161 @@
+"""The whole-response cache for public GET pages and the GET API, with a canonical key.
+
+A cached response must be a pure function of its key, and junk must not grow the cache.
+So the key is built only from what a page can show:
+
+* the host and the path;
+* the page's options, validated by ``calculator.options`` and written canonically
+  (``?quant=q4_k_m&context=32k`` and ``?context=32768&quant=Q4_K_M`` are one entry;
+  default values are left out);
+* the page's own filter parameters (``q``, ``family``, ``models``…), in a fixed order;
+* the htmx rendering mode: a full page, or a partial for one of the target ids the
+  site's templates use (``HTMX_TARGETS``); any other ``HX-Target`` is ignored;
+* the versions of the data the page shows (``calculator.versions``): every page shows
+  the "models" data; pages with prices also key on "prices", so a price sync
+  invalidates only them.
+
+Every other query parameter (``utm_*``, ``fbclid``, ``gclid``, anything the page does
+not read) is dropped, not redirected: campaign links land in one hop, and the page's
+``<link rel="canonical">`` already names the clean URL. The view is called with the
+same canonical query the key was built from (``request.GET`` is replaced), so what it
+renders cannot depend on anything the key leaves out. A query with a bad option value
+is rendered fresh with its inline message and never stored, so typos cannot fill the
+cache either.
+
+Entries also expire after ``TIMEOUT`` seconds, which bounds how late a price turning
+stale (24 hours after its check) can show. The body is kept gzipped too, compressed
+once at store time, for the clients that accept it (every browser).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.cache import patch_vary_headers
+
+from calculator import options as option_table
+from calculator import versions
+from front.htmx import HTMX_TARGETS, is_partial
+
+TIMEOUT = 300
+SKIP_HEADERS = {"set-cookie", "content-length"}
+MAX_PARAM = 200  # characters of a filter value kept (longer values are cut)
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """What one page's response depends on, besides its path."""
+
+    options: tuple[str, ...] = ()  # calculator.options fields the page reads
+    params: tuple[str, ...] = ()  # the page's own query parameters
+    data: tuple[str, ...] = (versions.MODELS,)  # calculator.versions names it shows
+
+    def canonical_query(self, query: QueryDict) -> tuple[str, bool]:
+        """The query string the page is rendered from, and whether it may be cached
+        (False when an option value is bad: the page shows a message for it)."""
+        parsed, problems = option_table.parse_lenient(query, fields=self.options)
+        if problems:  # rendered fresh with its message: keep what was typed
+            items = [(n, query[n]) for n in self.options if query.get(n)]
+        else:
+            items = option_table.canonical_items(parsed, fields=self.options)
+        for name in self.params:
+            value = query.get(name, "").strip()[:MAX_PARAM]
+            if value:
+                items.append((name, value))
+        encoded = QueryDict(mutable=True)
+        for name, value in items:
+            encoded[name] = value
+        return encoded.urlencode(), not problems
+
+
+def htmx_mode(request: HttpRequest) -> str:
+    """``full``, ``partial`` or ``partial#<target>`` for a target the templates use."""
+    if not is_partial(request):
+        return "full"
+    target = request.headers.get("HX-Target", "")
+    return f"partial#{target}" if target in HTMX_TARGETS else "partial"
+
+
+def response_key(request: HttpRequest, name: str, page: PageKey, query: str) -> str:
+    parts = [
+        name,
+        request.get_host(),
+        request.path,
+        query,
+        htmx_mode(request),
+        *versions.current(*page.data),
+    ]
+    return "resp:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _accepts_gzip(request: HttpRequest) -> bool:
+    return "gzip" in request.headers.get("Accept-Encoding", "").lower()
+
+
+def store(key: str, response: HttpResponse) -> None:
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return
+    patch_vary_headers(response, ("Accept-Encoding",))
+    headers = [(k, v) for k, v in response.items() if k.lower() not in SKIP_HEADERS]
+    cache.set(key, (response.content, gzip.compress(response.content, 6), headers), TIMEOUT)
+
+
+def load(key: str, request: HttpRequest) -> HttpResponse | None:
+    hit = cache.get(key)
+    if hit is None:
+        return None
+    content, compressed, headers = hit
+    zipped = _accepts_gzip(request)
+    response = HttpResponse(compressed if zipped else content)
+    for name, value in headers:
+        response[name] = value
+    if zipped:
+        response["Content-Encoding"] = "gzip"
+    return response
+
+
+def cached_page(
+    *,
+    options: Iterable[str] = (),
+    params: Iterable[str] = (),
+    data: Iterable[str] = (versions.MODELS,),
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Serve a GET view's 200 responses from the shared cache under its canonical key.
+
+    ``options``: the ``calculator.options`` fields the page reads; ``params``: its other
+    query parameters; ``data``: the ``calculator.versions`` it shows. The view sees
+    only those parameters, canonically written.
+    """
+    page = PageKey(tuple(options), tuple(params), tuple(data))
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        name = f"{view.__module__}.{view.__qualname__}"
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in ("GET", "HEAD"):
+                return view(request, *args, **kwargs)
+            query, cacheable = page.canonical_query(request.GET)
+            request.GET = QueryDict(query)
+            request.META["QUERY_STRING"] = query
+            if not cacheable:
+                return view(request, *args, **kwargs)
+            key = response_key(request, name, page, query)
+            hit = load(key, request)
+            if hit is not None:
+                return hit
+            response = view(request, *args, **kwargs)
+            store(key, response)
+            return response
+
+        wrapper.page_key = page  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

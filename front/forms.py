@@ -1,0 +1,294 @@
+"""The pages' forms: widgets, choices and labels for every query-string control.
+
+Calculator options (quant, context, KV type, parallel sequences) are parsed by
+``calculator.options``, the one parser the API and the CLI use too: the option form
+fields below only render a widget and hand the typed text to it. Bad values never
+break a page: a field that does not parse keeps its default and its message is shown
+inline (``problems``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.text import capfirst
+
+from calculator import options
+from calculator.engine.estimate import MAX_PARALLEL, Options
+from calculator.engine.hardware import KINDS
+from calculator.engine.kv_cache import KV_TYPES
+from calculator.engine.quant import PRESETS
+from calculator.engine.types import EngineError
+from calculator.options import DEFAULTS, Problem
+from calculator.selectors import SIZE_BUCKETS
+from catalog.models import MemoryKit
+
+KV_LABELS = {
+    "f16": "f16 (default, full precision)",
+    "q8_0": "q8_0 (half the memory, near-lossless)",
+    "q4_0": "q4_0 (quarter, some quality loss)",
+}
+KV_CHOICES = [
+    *KV_LABELS.items(),
+    *((name, name) for name in KV_TYPES if name not in KV_LABELS),
+]
+GROUP_ORDER = (
+    "K-quants",
+    "I-quants",
+    "I-quants (need an importance matrix)",
+    "legacy",
+    "MXFP4",
+    "unquantized",
+    "ternary (only for ternary-trained models)",
+)
+
+
+def quant_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """PRESETS grouped for a <select> with <optgroup>s, in a fixed group order."""
+    groups: dict[str, list[tuple[str, str]]] = {g: [] for g in GROUP_ORDER}
+    for name, preset in PRESETS.items():
+        groups.setdefault(preset.group, []).append((name, name))
+    return [(group.capitalize(), items) for group, items in groups.items() if items]
+
+
+QUANT_CHOICES = quant_groups()
+QUANT_HELP = [
+    (group, [(name, PRESETS[name].description) for name, _ in items])
+    for group, items in QUANT_CHOICES
+]
+
+
+# --- calculator options: widgets over the one parser ------------------------------------
+
+
+class OptionField(forms.Field):
+    """A form field whose value ``calculator.options`` parses (``option`` names the
+    parser's field); the widget and choices are the only things decided here."""
+
+    option = ""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        try:
+            return options.parse_value(self.option, value)
+        except EngineError as err:
+            raise forms.ValidationError(capfirst(str(err)), code="invalid") from err
+
+    def validate(self, value: Any) -> None:
+        if value is None and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
+class QuantField(OptionField, forms.ChoiceField):
+    option = "quant"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(choices=QUANT_CHOICES, **kwargs)
+
+
+class ContextField(OptionField, forms.CharField):
+    option = "context"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "size": 9,
+                "maxlength": options.MAX_INPUT,
+            }
+        )
+
+
+class KvTypeField(OptionField, forms.ChoiceField):
+    option = "kv_type"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(choices=KV_CHOICES, **kwargs)
+
+
+class ParallelField(OptionField, forms.CharField):
+    option = "parallel"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", forms.NumberInput(attrs={"min": 1, "max": MAX_PARALLEL, "size": 4})
+        )
+        super().__init__(**kwargs)
+
+
+# The widget of each option; the options and their order come from the parser's table.
+OPTION_WIDGETS: dict[str, type[OptionField]] = {
+    "quant": QuantField,
+    "context": ContextField,
+    "kv_type": KvTypeField,
+    "parallel": ParallelField,
+}
+
+EstimateForm: type[forms.Form] = type(
+    "EstimateForm",
+    (forms.Form,),
+    {
+        "__doc__": "The calculator's controls: one field per option, in the parser's order.",
+        "__module__": __name__,
+        **{f.name: OPTION_WIDGETS[f.name](label=f.label) for f in options.FIELDS},
+    },
+)
+
+
+def page_options(data: Any, default: Options = DEFAULTS) -> tuple[Options, list[Problem]]:
+    """The options a page shows for a query string, and what was wrong with it (each
+    bad field keeps its default; a last line says what is shown instead)."""
+    parsed, problems = options.parse_lenient(data, default)
+    shown = list(problems)
+    if shown:
+        shown.append(
+            Problem(
+                "",
+                f"Showing {parsed.quant} at {parsed.context:,} tokens, {parsed.kv_type} KV "
+                f"cache, {parsed.parallel} sequence(s) instead.",
+            )
+        )
+    return parsed, shown
+
+
+def display_form(shown: Options) -> forms.Form:
+    """An unbound form showing the options actually used (never the bad input)."""
+    return EstimateForm(initial={f.name: f.text(getattr(shown, f.name)) for f in options.FIELDS})
+
+
+def form_problems(form: forms.Form) -> list[Problem]:
+    """A bound form's errors, one ``Problem`` per field, for the inline message box."""
+    return [
+        Problem(name, f"{form.fields[name].label}: {' '.join(errors)}")
+        for name, errors in form.errors.items()
+    ]
+
+
+# --- other page filters -------------------------------------------------------------------
+
+
+class ModelFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    family = forms.ChoiceField(label="Family", required=False, choices=[("", "All families")])
+    architecture = forms.ChoiceField(
+        label="Architecture",
+        required=False,
+        choices=[("", "Dense and MoE"), ("dense", "Dense"), ("moe", "Mixture-of-Experts")],
+    )
+    size = forms.ChoiceField(
+        label="Size",
+        required=False,
+        choices=[("", "Any size"), *((k, v[0]) for k, v in SIZE_BUCKETS.items())],
+    )
+    fits_gb = forms.IntegerField(
+        label="Fits in (GB of RAM)", required=False, min_value=1, max_value=100_000,
+        widget=forms.NumberInput(attrs={"min": 1, "placeholder": "e.g. 64", "size": 6}),
+    )  # fmt: skip
+    quant = QuantField(label="at quant")
+
+    def __init__(self, *args: Any, families: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        family: forms.ChoiceField = self.fields["family"]  # type: ignore[assignment]
+        family.choices = [("", "All families"), *((f, f) for f in families)]
+
+    def clean_quant(self) -> str:
+        return self.cleaned_data.get("quant") or DEFAULTS.quant
+
+
+class MachineForm(forms.Form):
+    """ "I have N GB": system RAM or unified memory, and its bandwidth (optional)."""
+
+    memory_gb = forms.FloatField(
+        label="Memory (GB)", required=False, min_value=1, max_value=100_000,
+        widget=forms.NumberInput(attrs={"min": 1, "step": "any", "placeholder": "64", "size": 6}),
+    )  # fmt: skip
+    kind = forms.ChoiceField(
+        label="Kind",
+        required=False,
+        choices=[
+            ("cpu", "PC system RAM (CPU inference)"),
+            ("apple", "Mac unified memory"),
+            ("apu", "Unified-memory PC (Strix Halo, DGX Spark)"),
+        ],
+    )
+    bandwidth_gbps = forms.FloatField(
+        label="Memory bandwidth (GB/s, optional)", required=False, min_value=1,
+        max_value=100_000,
+        widget=forms.NumberInput(attrs={"min": 1, "step": "any", "placeholder": "89.6", "size": 6}),
+    )  # fmt: skip
+    context = ContextField(label="Context length (tokens)")
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data.get("kind") or "cpu"
+        assert kind in KINDS
+        return kind
+
+
+class CompareForm(forms.Form):
+    models = forms.CharField(
+        label="Models (slugs, comma-separated)", required=False, max_length=500
+    )
+
+    def clean_models(self) -> list[str]:
+        raw = self.cleaned_data.get("models") or ""
+        slugs = [s.strip().lower() for s in raw.replace(" ", ",").split(",") if s.strip()]
+        return list(dict.fromkeys(slugs))[:4]
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="Find a model", required=False, max_length=100)
+
+
+CAPACITY_CHOICES = [
+    ("", "Any"),
+    *[(str(gb), f"{gb} GB or more") for gb in (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024)],
+]
+ECC_CHOICES = [("", "Any"), ("yes", "ECC"), ("no", "Non-ECC")]
+
+
+class KitFilterForm(forms.Form):
+    """GET filters for /kits/; every field optional, invalid input re-renders with errors."""
+
+    capacity = forms.TypedChoiceField(
+        choices=CAPACITY_CHOICES, coerce=int, required=False, empty_value=None
+    )
+    ddr = forms.ChoiceField(
+        label="DDR generation",
+        choices=[("", "Any"), *MemoryKit.DdrGeneration.choices],
+        required=False,
+    )
+    form_factor = forms.ChoiceField(
+        choices=[("", "Any"), *MemoryKit.FormFactor.choices], required=False
+    )
+    ecc = forms.ChoiceField(label="ECC", choices=ECC_CHOICES, required=False)
+    max_price_per_gb = forms.DecimalField(
+        label="Max price per GB",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("10000"),
+        decimal_places=2,
+    )
+
+    def filter(self, kits: QuerySet[MemoryKit]) -> QuerySet[MemoryKit]:
+        data = self.cleaned_data
+        if data.get("capacity"):
+            kits = kits.with_capacity_at_least(data["capacity"])  # type: ignore[attr-defined]
+        if data.get("ddr"):
+            kits = kits.filter(ddr_generation=data["ddr"])
+        if data.get("form_factor"):
+            kits = kits.filter(form_factor=data["form_factor"])
+        if data.get("ecc"):
+            kits = kits.filter(ecc=data["ecc"] == "yes")
+        if data.get("max_price_per_gb"):
+            kits = kits.with_price_per_gb_at_most(data["max_price_per_gb"])  # type: ignore[attr-defined]
+        return kits

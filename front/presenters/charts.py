@@ -1,0 +1,148 @@
+"""The memory breakdown bar and the memory-versus-context chart: SVG geometry only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from calculator.engine import hardware as hw
+from calculator.engine.estimate import Estimate, Options
+from calculator.engine.hardware import GB, machine_budget_bytes, recommended_ram_gb
+from calculator.engine.types import Architecture
+from calculator.formatting import context_label
+from front import memo
+from front.presenters.labels import context_presets
+
+
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    label: str
+    bytes: int
+    x: float  # percent from the left of the bar
+    width: float  # percent of the bar
+
+
+def breakdown_segments(est: Estimate) -> tuple[Segment, ...]:
+    mem = est.memory
+    parts = (
+        ("weights", "Weights", mem.weights_bytes),
+        ("kv", "KV cache", mem.kv_cache_bytes),
+        ("compute", "Compute buffer", mem.compute_buffer_bytes),
+        ("overhead", "Runtime margin + OS reserve", mem.overhead_bytes),
+    )
+    total = mem.total_bytes or 1
+    segments, x = [], 0.0
+    for key, label, size in parts:
+        width = 100.0 * size / total
+        segments.append(Segment(key, label, size, round(x, 3), round(width, 3)))
+        x += width
+    return tuple(segments)
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    context: int
+    label: str
+    total_bytes: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    label: str
+    y: float
+
+    @property
+    def label_y(self) -> float:
+        return round(self.y - 4, 1)
+
+
+@dataclass(frozen=True)
+class MemoryChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    bottom: int
+    points: tuple[ChartPoint, ...]
+    polyline: str
+    y_ticks: tuple[ChartLine, ...]
+    machine_lines: tuple[ChartLine, ...]
+    marker: ChartPoint | None
+
+    @property
+    def label_x(self) -> int:
+        return self.right - 2
+
+    @property
+    def tick_x(self) -> int:
+        return self.left - 6
+
+    @property
+    def axis_label_y(self) -> int:
+        return self.bottom + 16
+
+
+CHART_W, CHART_H, CHART_LEFT, CHART_BOTTOM, CHART_TOP, CHART_RIGHT = 640, 260, 56, 28, 12, 16
+
+
+def memory_chart(arch: Architecture, options: Options) -> MemoryChart:
+    """Total memory against context at the chosen quant: SVG geometry, memoised."""
+
+    def build() -> MemoryChart:
+        contexts = context_presets(arch.n_ctx_train)
+        if options.context not in contexts:
+            contexts = sorted({*contexts, options.context})
+        totals = [memo.total(arch, replace(options, context=c)) for c in contexts]
+        # Leave room for the machine size the largest total needs, so its line shows.
+        top = recommended_ram_gb(max(totals))
+        y_max = max(max(totals), machine_budget_bytes(top) if top else 0) * 1.08 or 1
+        plot_w = CHART_W - CHART_LEFT - CHART_RIGHT
+        plot_h = CHART_H - CHART_BOTTOM - CHART_TOP
+        n = len(contexts)
+
+        def x_at(i: int) -> float:
+            return CHART_LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+        def y_at(size: float) -> float:
+            return CHART_TOP + plot_h * (1 - size / y_max)
+
+        points = tuple(
+            ChartPoint(c, context_label(c), t, round(x_at(i), 1), round(y_at(t), 1))
+            for i, (c, t) in enumerate(zip(contexts, totals, strict=True))
+        )
+        step = _nice_step(y_max / GB / 4)
+        ticks = tuple(
+            ChartLine(f"{v:g} GB", round(y_at(v * GB), 1)) for v in _frange(0, y_max / GB, step)
+        )
+        lines = tuple(
+            ChartLine(f"fits {gb} GB", round(y_at(machine_budget_bytes(gb)), 1))
+            for gb in hw.SOLD_SIZES_GB
+            if max(totals) * 0.15 <= machine_budget_bytes(gb) <= y_max
+        )[-3:]
+        marker = next((p for p in points if p.context == options.context), None)
+        return MemoryChart(
+            CHART_W, CHART_H, CHART_LEFT, CHART_W - CHART_RIGHT, CHART_H - CHART_BOTTOM, points,
+            " ".join(f"{p.x},{p.y}" for p in points), ticks, lines, marker,
+        )  # fmt: skip
+
+    return memo.memo(arch, ("chart", options), build)
+
+
+def _nice_step(raw: float) -> float:
+    if raw <= 0:
+        return 1.0
+    magnitude = 10 ** len(str(int(raw))) / 10 if raw >= 1 else 0.1
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _frange(start: float, stop: float, step: float) -> Iterable[float]:
+    value = start
+    while value <= stop + 1e-9:
+        yield round(value, 6)
+        value += step

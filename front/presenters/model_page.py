@@ -1,0 +1,151 @@
+"""A model page's results region: the answer, the speed rows, the chart and the quant
+ladder, for one model and one set of options (memoised per architecture)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from calculator import services
+from calculator.engine.estimate import Estimate, Options, speed_command
+from calculator.engine.hardware import machine_budget_bytes, recommended_ram_gb
+from calculator.engine.quant import PRESETS, weights_bytes
+from calculator.engine.speed import SpeedEstimate
+from calculator.engine.types import Architecture
+from calculator.engine.verdict import Verdict, verdict
+from calculator.formatting import context_label
+from calculator.models import LlmModel
+from front import memo
+from front.presenters.charts import MemoryChart, Segment, breakdown_segments, memory_chart
+from front.presenters.labels import context_presets, fit_status, mode_label, page_query
+
+# Machines the quant ladder checks every quant against (system RAM, GB as sold).
+LADDER_MACHINES_GB: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+
+
+@dataclass(frozen=True)
+class SpeedRow:
+    speed: SpeedEstimate
+    status: str
+    label: str
+    command: str | None
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    quant: str
+    description: str
+    file_bytes: int
+    bits_per_weight: float
+    total_bytes: int
+    recommended_ram_gb: int | None
+    fits: tuple[bool, ...]  # per LADDER_MACHINES_GB
+    best_for: tuple[bool, ...]  # the best quant that fits that machine
+    current: bool
+    query: str  # the page's query string with this quant
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """Everything the results region of a model page shows."""
+
+    model: LlmModel
+    arch: Architecture
+    options: Options
+    estimate: Estimate
+    verdict: Verdict
+    segments: tuple[Segment, ...]
+    speed_rows: tuple[SpeedRow, ...]
+    ladder: tuple[LadderRow, ...]
+    ladder_machines: tuple[int, ...]
+    chart: MemoryChart
+    presets: tuple[tuple[int, str], ...]  # (context, query string)
+    notes: tuple[str, ...]
+
+    @property
+    def context_label(self) -> str:
+        return context_label(self.options.context)
+
+    @property
+    def fitting_rows(self) -> int:
+        return sum(1 for r in self.speed_rows if r.status != "nofit")
+
+
+def speed_rows(est: Estimate) -> tuple[SpeedRow, ...]:
+    return tuple(
+        SpeedRow(
+            speed=s,
+            status=fit_status(s),
+            label=mode_label(s),
+            command=None if s.mode == "does_not_fit" else speed_command(est.options, s),
+        )
+        for s in est.speeds
+    )
+
+
+def ladder_rows(arch: Architecture, options: Options) -> tuple[LadderRow, ...]:
+    """Every ladder quant at the chosen context/KV/parallel (memoised; quant-independent)."""
+
+    def build() -> tuple[LadderRow, ...]:
+        budgets = [machine_budget_bytes(gb) for gb in LADDER_MACHINES_GB]
+        rows = []
+        seen_best = [False] * len(budgets)
+        for name in memo.quant_ladder(arch):
+            w = weights_bytes(arch, name)
+            total = memo.total(arch, replace(options, quant=name))
+            fits = tuple(total <= b for b in budgets)
+            best = tuple(f and not s for f, s in zip(fits, seen_best, strict=True))
+            seen_best = [s or f for s, f in zip(seen_best, fits, strict=True)]
+            rows.append(
+                LadderRow(
+                    quant=name,
+                    description=PRESETS[name].description,
+                    file_bytes=w.total_bytes,
+                    bits_per_weight=w.bits_per_weight,
+                    total_bytes=total,
+                    recommended_ram_gb=recommended_ram_gb(total),
+                    fits=fits,
+                    best_for=best,
+                    current=False,
+                    query=page_query(replace(options, quant=name)),
+                )
+            )
+        return tuple(rows)
+
+    key = replace(options, quant="*")
+    rows = memo.memo(arch, ("ladder-rows", key), build)
+    return tuple(replace(r, current=r.quant == options.quant) for r in rows)
+
+
+def calculation(model: LlmModel, options: Options, hardware: services.HardwareSet) -> Calculation:
+    arch = services.architecture_of(model)
+
+    def build() -> tuple[Any, ...]:
+        est = services.estimate_for(arch, options, hardware)
+        return (
+            est,
+            verdict(est.speeds, est.recommended_ram_gb),
+            breakdown_segments(est),
+            speed_rows(est),
+            est.notes,
+        )
+
+    est, ver, segments, rows, notes = memo.memo(
+        arch, ("calculation", options, memo.hardware_key(hardware)), build
+    )
+    return Calculation(
+        model=model,
+        arch=arch,
+        options=options,
+        estimate=est,
+        verdict=ver,
+        segments=segments,
+        speed_rows=rows,
+        ladder=ladder_rows(arch, options),
+        ladder_machines=LADDER_MACHINES_GB,
+        chart=memory_chart(arch, options),
+        presets=tuple(
+            (n, page_query(replace(options, context=n))) for n in context_presets(arch.n_ctx_train)
+        ),
+        notes=notes,
+    )

@@ -1,0 +1,44 @@
+"""Display filters: units and rounding for figures the engine computed.
+
+The unit filters are ``calculator.formatting``'s functions (the FAQ and SEO text use
+the same ones); the rest only round or pick. They format, they never compute.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+from calculator import formatting
+
+register = template.Library()
+
+register.filter("gb", formatting.gb)
+register.filter("ctx", formatting.ctx)
+register.filter("params", formatting.params)
+register.filter("tps", formatting.tps)
+
+
+@register.filter
+def pct(value: float | None) -> str:
+    """A fraction → "4.1%" (signed when asked through ``signed_pct``)."""
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+@register.filter
+def signed_pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.1f}%"
+
+
+@register.filter
+def bpw(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+@register.filter
+def index(sequence: tuple[object, ...] | list[object], i: int) -> object:
+    return sequence[i]
+
+
+@register.filter
+def index_key(mapping: dict[str, object], key: str) -> object:
+    return mapping.get(key, key)

@@ -1,0 +1,292 @@
+"""Calculator pages. Thin function views: parse the query string (``calculator.options``
+through the page forms), ask the presenters (which ask the engine), render one template
+per page. Under htmx, the swappable region of the same template is rendered alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from calculator import selectors, services, versions
+from calculator.engine.estimate import Options
+from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
+from calculator.options import DEFAULTS, NAMES, Problem
+from faq.selectors import model_faq
+from front import forms, memo, seo
+from front.caching import cached_page
+from front.htmx import HtmxHttpRequest, is_partial, template_for
+from front.presenters.compare import compare as compare_models
+from front.presenters.kits import kit_picks
+from front.presenters.labels import context_presets, page_query
+from front.presenters.lists import runs_in_budget, runs_on_profile, summaries
+from front.presenters.methodology import KIND_LABELS, validation_report
+from front.presenters.model_page import calculation
+
+
+@require_safe
+@cached_page()
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    popular = list(selectors.popular_models())
+    hardware = services.hardware_set()
+    return render(
+        request,
+        "calculator/home.html",
+        {
+            "popular": summaries(popular, DEFAULTS),
+            "options": DEFAULTS,
+            "profiles": hardware.profiles,
+            "search_form": forms.SearchForm(),
+            "machine_form": forms.MachineForm(initial={"kind": "cpu"}),
+        },
+    )
+
+
+@require_safe
+@cached_page(options=("quant",), params=("q", "family", "architecture", "size", "fits_gb"))
+@vary_on_headers("HX-Request", "HX-Target")
+def model_list(request: HtmxHttpRequest) -> HttpResponse:
+    families = selectors.families()
+    form = forms.ModelFilterForm(request.GET or None, families=families)
+    data = form.cleaned_data if form.is_valid() else {}
+    query = data.get("q") or ""
+    qs = selectors.models(
+        query=query,
+        family=data.get("family") or "",
+        architecture=data.get("architecture") or "",
+        size=data.get("size") or "",
+    )
+    options = Options(quant=data.get("quant") or DEFAULTS.quant)
+    rows = summaries(qs, options)
+    fits_gb = data.get("fits_gb")
+    if fits_gb:
+        budget = machine_budget_bytes(fits_gb)
+        rows = [r for r in rows if r.total_bytes <= budget]
+    context = {
+        "form": form,
+        "rows": rows,
+        "options": options,
+        "fits_gb": fits_gb,
+        "query": query,
+        "problems": forms.form_problems(form),
+    }
+    region = "search-results" if request.htmx.target == "search-results" else "result"
+    return render(request, template_for(request, "calculator/model_list.html", region), context)
+
+
+@require_safe
+@cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES))
+@vary_on_headers("HX-Request")
+def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    model = services.find_model(slug)
+    if model is None:
+        moved = selectors.redirect_target(slug)
+        if moved is not None:
+            return _redirect_keeping_query(request, moved.get_absolute_url())
+        return not_found(request, query=slug.replace("-", " "))
+    if model.slug != slug:
+        return _redirect_keeping_query(request, model.get_absolute_url())
+    options, problems = forms.page_options(request.GET)
+    hardware = services.hardware_set()
+    calc = calculation(model, options, hardware)
+    context = {
+        "model": model,
+        "calc": calc,
+        "form": forms.display_form(options),
+        "problems": problems,
+        "quant_help": forms.QUANT_HELP,
+    }
+    page = "calculator/model_detail.html"
+    # The calculator region depends only on these inputs; render it once per process.
+    context["calc_html"] = memo.region(
+        calc.arch,
+        ("model-detail", model.slug, options, memo.hardware_key(hardware), tuple(problems)),
+        lambda: render_to_string(f"{page}#calc", context, request),
+    )
+    # Kit picks carry live prices: selected on every render (two queries).
+    context["kits"] = kit_picks(calc, hardware)
+    if is_partial(request):
+        return render(request, f"{page}#result", context)
+    faq = model_faq(model, hardware)
+    head = seo.headline_from(model, calc.estimate)
+    title, description = seo.model_title(head), seo.model_description(head)
+    crumbs = [
+        ("Models", seo.absolute(request, reverse("calculator:model-list"))),
+        (model.name, seo.canonical_url(request, model.get_absolute_url())),
+    ]
+    context.update(
+        faq=faq,
+        faq_json_ld=seo.json_ld_script(seo.faq_page(faq)) if faq else "",
+        seo_title=title,
+        seo_description=description,
+        head_tags=seo.head_tags(
+            request,
+            title=title,
+            description=description,
+            canonical=seo.canonical_url(request, model.get_absolute_url()),
+            image_url=seo.absolute(request, reverse("faq:model-og-image", args=[model.slug])),
+        ),
+        breadcrumbs_json_ld=seo.json_ld_script(seo.breadcrumb_list(crumbs)),
+    )
+    return render(request, page, context)
+
+
+def _redirect_keeping_query(request: HttpRequest, path: str) -> HttpResponse:
+    query = request.GET.urlencode()
+    return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
+
+
+@require_safe
+@cached_page(options=("context",), params=("profile", "memory_gb", "kind", "bandwidth_gbps"))
+@vary_on_headers("HX-Request")
+def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
+    profile_slug = request.GET.get("profile", "")
+    hardware = services.hardware_set()
+    if profile_slug and hardware.get(profile_slug):
+        return HttpResponseRedirect(reverse("calculator:hardware-detail", args=[profile_slug]))
+    form = forms.MachineForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    memory_gb = data.get("memory_gb")
+    rows, machine, options = [], None, DEFAULTS
+    if memory_gb:
+        kind = data.get("kind") or "cpu"
+        bandwidth = data.get("bandwidth_gbps") or _typical_bandwidth(hardware, kind)
+        machine = services.custom_hardware(
+            hardware, memory_gb=memory_gb, bandwidth_gbps=bandwidth, kind=kind
+        )
+        options = replace(DEFAULTS, context=data.get("context") or DEFAULTS.context)
+        rows = runs_in_budget(selectors.models(), machine, hardware, options)
+    context = {
+        "form": form if form.is_bound else forms.MachineForm(initial={"kind": "cpu"}),
+        "problems": forms.form_problems(form),
+        "machine": machine,
+        "memory_gb": memory_gb,
+        "bandwidth_given": bool(data.get("bandwidth_gbps")),
+        "options": options,
+        "rows": rows,
+        "profiles": hardware.profiles,
+        "sizes": [s for s in SOLD_SIZES_GB if s <= 512],
+    }
+    return render(request, template_for(request, "calculator/hardware_list.html"), context)
+
+
+TYPICAL_PROFILE = {
+    "cpu": "desktop-ddr5-5600-2ch",
+    "apple": "apple-m4-max-40c",
+    "apu": "strix-halo-395-128",
+}
+
+
+def _typical_bandwidth(hardware: services.HardwareSet, kind: str) -> float:
+    profile = hardware.get(TYPICAL_PROFILE.get(kind, "")) or hardware.host
+    return profile.bandwidth_gbps if profile else 89.6
+
+
+@require_safe
+@cached_page(options=("context",))
+@vary_on_headers("HX-Request")
+def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    hardware = services.hardware_set()
+    profile = hardware.get(slug)
+    if profile is None:
+        return not_found(request, query="")
+    form = forms.MachineForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    options = replace(DEFAULTS, context=data.get("context") or DEFAULTS.context)
+    rows = runs_on_profile(selectors.models(), profile, hardware, options)
+    context = {
+        "profile": profile,
+        "options": options,
+        "rows": rows,
+        "problems": forms.form_problems(form),
+        "presets": context_presets(131072),
+    }
+    return render(request, template_for(request, "calculator/hardware_detail.html"), context)
+
+
+@require_safe
+@cached_page(options=NAMES, params=("models",))
+@vary_on_headers("HX-Request")
+def compare(request: HtmxHttpRequest) -> HttpResponse:
+    form = forms.CompareForm(request.GET or None)
+    slugs = form.cleaned_data["models"] if form.is_valid() else []
+    options, problems = forms.page_options(request.GET)
+    models = selectors.models_by_slugs(slugs)
+    missing = [s for s in slugs if s not in {m.slug for m in models}]
+    if missing:
+        problems.insert(0, Problem("models", f"Unknown model: {', '.join(missing)}."))
+    hardware = services.hardware_set()
+    compared, profiles = compare_models(models, options, hardware)
+    context = {
+        "form": form if form.is_bound else forms.CompareForm(),
+        "options_form": forms.display_form(options),
+        "options": options,
+        "options_query": page_query(options),
+        "compared": compared,
+        "profiles": profiles,
+        "problems": problems,
+        "all_models": selectors.models(),
+        "models_value": ",".join(m.slug for m in models),
+    }
+    return render(request, template_for(request, "calculator/compare.html"), context)
+
+
+@require_safe
+@cached_page()
+def methodology(request: HttpRequest) -> HttpResponse:
+    models = list(selectors.models())
+    hardware = services.hardware_set()
+    report = validation_report(models, hardware)
+    url = seo.canonical_url(request)
+    modified = max((m.updated_at for m in models), default=None) or "2026-11-29"
+    description = (
+        "How every figure is computed, the data sources, and our predictions against "
+        "published GGUF sizes, parameter counts, llama.cpp KV caches and decode speeds."
+    )
+    json_ld = seo.json_ld_script([
+        seo.tech_article(headline="How we calculate LLM memory and speed",
+                         description=description, url=url, date_modified=modified),
+        seo.dataset(name="Predicted versus published LLM memory and speed",
+                    description=description, url=url, date_modified=modified,
+                    variables=["GGUF file size", "parameter count", "KV cache size",
+                               "decode tokens per second"]),
+    ])  # fmt: skip
+    return render(
+        request,
+        "calculator/methodology.html",
+        {
+            "report": report,
+            "rows_by_kind": report.rows_by_kind(),
+            "hardware": hardware,
+            "kind_labels": KIND_LABELS,
+            "sold_sizes": SOLD_SIZES_GB,
+            "json_ld": json_ld,
+        },
+    )
+
+
+def not_found(
+    request: HttpRequest, exception: Exception | None = None, *, query: str = ""
+) -> HttpResponse:
+    """The 404 page: a search box and a few suggestions (also Django's handler404)."""
+    if exception is not None and isinstance(exception, Http404):
+        query = ""
+    suggestions = selectors.search(query) if query else []
+    popular = list(selectors.popular_models()[:8]) if not suggestions else []
+    return render(
+        request,
+        "404.html",
+        {"query": query, "suggestions": suggestions, "popular": popular},
+        status=404,
+    )

@@ -1,0 +1,186 @@
+"""Whole-response caching: a canonical key, served until the data a page shows changes."""
+
+import gzip
+import random
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from calculator import versions
+from calculator.models import LlmModel
+from catalog.models import SyncRun
+from tests.catalog.factories import MemoryKitFactory, RetailerFactory, fresh_offer
+
+R1 = "/models/deepseek-r1/"
+
+
+@pytest.fixture(autouse=True)
+def data(site_data):
+    pass
+
+
+def test_a_repeated_page_is_served_without_touching_the_database(client, django_assert_num_queries):
+    first = client.get(R1).content
+    with django_assert_num_queries(0):
+        again = client.get(R1)
+    assert again.content == first
+    assert "HX-Request" in again["Vary"]
+
+
+def test_htmx_partial_and_full_page_are_cached_apart(client):
+    full = client.get(R1).content.decode()
+    partial = client.get(R1, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" in full and "<html" not in partial
+    assert "<html" in client.get(R1).content.decode()
+
+
+def test_saving_a_model_invalidates_its_cached_pages(client):
+    client.get(R1)
+    model = LlmModel.objects.get(slug="deepseek-r1")
+    model.summary = "A freshly edited summary."
+    model.save()
+    assert "A freshly edited summary." in client.get(R1).content.decode()
+
+
+def test_different_query_strings_are_different_pages(client):
+    q4 = client.get(R1, {"quant": "Q4_K_M"}).content
+    q8 = client.get(R1, {"quant": "Q8_0"}).content
+    assert q4 != q8
+
+
+def test_not_found_is_never_cached(client):
+    assert client.get(reverse("calculator:model-detail", args=["nope"])).status_code == 404
+    assert client.get(reverse("calculator:model-detail", args=["nope"])).status_code == 404
+
+
+def test_repeated_estimate_api_call_is_served_from_the_cache(client, django_assert_num_queries):
+    url = "/api/v1/estimate?model=deepseek-r1&quant=Q4_K_M&context=8192"
+    first = client.get(url).json()
+    with django_assert_num_queries(0):
+        again = client.get(url)
+    assert again.json() == first
+    assert again["Content-Type"].startswith("application/json")
+
+
+def test_api_errors_are_not_cached(client):
+    url = "/api/v1/estimate?model=deepseek-r1&quant=NOPE"
+    assert client.get(url).status_code == 400
+    assert client.get(url).status_code == 400
+
+
+def test_cached_page_is_served_gzipped_to_clients_that_accept_it(client):
+    plain = client.get(R1).content
+    zipped = client.get(R1, headers={"Accept-Encoding": "gzip, br"})
+    assert zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == plain
+    assert "Accept-Encoding" in zipped["Vary"]
+
+
+# --- the canonical key ------------------------------------------------------------------
+
+
+def _entries():
+    return len(cache._cache)  # the local-memory cache the tests run on
+
+
+def test_tracking_parameters_are_dropped_from_the_key(client, django_assert_num_queries):
+    first = client.get(R1).content
+    with django_assert_num_queries(0):
+        tracked = client.get(R1, {"utm_source": "news", "fbclid": "abc", "gclid": "x"})
+    assert tracked.content == first
+    assert '<meta name="robots" content="index, follow">' in tracked.content.decode()
+
+
+def test_spellings_of_the_same_options_share_one_entry(client, django_assert_num_queries):
+    first = client.get(R1 + "?quant=q8_0&context=32k").content
+    with django_assert_num_queries(0):
+        again = client.get(R1 + "?context=32,768&quant=Q8_0&kv_type=F16&parallel=1")
+    assert again.content == first
+    assert "calculated for Q8_0 @ 32K context" in first.decode()
+
+
+def test_an_explicit_default_is_the_default_page(client, django_assert_num_queries):
+    first = client.get(R1).content
+    with django_assert_num_queries(0):
+        assert client.get(R1, {"quant": "Q4_K_M", "context": "8192"}).content == first
+
+
+def test_two_thousand_junk_requests_add_no_cache_entries(client):
+    client.get(R1)
+    client.get(R1, headers={"HX-Request": "true"})
+    client.get(R1, headers={"HX-Request": "true", "HX-Target": "result"})
+    before = _entries()
+    rng = random.Random(12)
+    for i in range(1000):
+        junk = {f"utm_{rng.choice(['source', 'medium', 'x' * (i % 7)])}": str(rng.random())}
+        assert client.get(R1, junk).status_code == 200
+    for _ in range(1000):
+        target = f"t{rng.getrandbits(48):x}"
+        headers = {"HX-Target": target}
+        if rng.random() < 0.5:
+            headers["HX-Request"] = "true"
+        assert client.get(R1, headers=headers).status_code == 200
+    assert _entries() == before
+
+
+def test_bad_option_values_are_shown_but_never_stored(client):
+    client.get(R1)
+    before = _entries()
+    for typo in ("abc", "3.2k", "-1", "9" * 20):
+        html = client.get(R1, {"context": typo}).content.decode()
+        assert 'class="problems"' in html
+    assert _entries() == before
+
+
+def test_the_host_is_part_of_the_key(client):
+    client.get(R1)
+    before = _entries()
+    client.get(R1, HTTP_HOST="localhost")
+    assert _entries() == before + 1
+
+
+def test_unknown_hx_target_gets_the_same_partial_as_no_target(client):
+    plain = client.get(R1, headers={"HX-Request": "true"}).content
+    odd = client.get(R1, headers={"HX-Request": "true", "HX-Target": "nope"}).content
+    assert odd == plain
+
+
+def test_api_key_is_canonical_too(client, django_assert_num_queries):
+    first = client.get("/api/v1/estimate?model=deepseek-r1&quant=q4_k_m&context=8k").json()
+    assert first["quant"] == "Q4_K_M" and first["context"] == 8192
+    with django_assert_num_queries(0):
+        again = client.get("/api/v1/estimate?context=8192&model=deepseek-r1&utm_medium=x")
+    assert again.json() == first
+
+
+# --- invalidation by named data versions ---------------------------------------------------
+
+
+def test_a_price_change_invalidates_only_the_pages_that_show_prices(
+    client, django_assert_num_queries
+):
+    kit_list = reverse("catalog:kit-list")
+    for url in (R1, "/methodology/", "/hardware/", kit_list):
+        client.get(url)
+    fresh_offer(kit=MemoryKitFactory(title="Fresh 512GB kit"))  # writes kit + offer rows
+    with django_assert_num_queries(0):
+        client.get("/methodology/")
+        client.get("/hardware/")
+    assert "Fresh 512GB kit" in client.get(kit_list).content.decode()
+    with django_assert_num_queries(5):  # re-rendered: the page shows kit picks
+        client.get(R1)
+
+
+def test_a_sync_run_bumps_the_prices_version_only(db):
+    models, prices = versions.current(versions.MODELS, versions.PRICES)
+    SyncRun.objects.create(retailer=RetailerFactory())
+    assert versions.current(versions.MODELS, versions.PRICES)[0] == models
+    assert versions.current(versions.MODELS, versions.PRICES)[1] != prices
+
+
+def test_a_model_change_invalidates_every_page(client, django_assert_num_queries):
+    client.get("/methodology/")
+    LlmModel.objects.get(slug="deepseek-r1").save()
+    with django_assert_num_queries(3):
+        client.get("/methodology/")
