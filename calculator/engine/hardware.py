@@ -88,6 +88,9 @@ class HardwareProfile:
     link_gbps: float | None = None  # a GPU's host link (PCIe), for weights streamed to it
     prefill_efficiency: float | None = None  # share of fp16_tflops prompt processing reaches
     sockets: int = 1
+    # Measured prompt-processing rate (effective TFLOPS fitted to this device's own pp512
+    # rows) for devices whose vendor states no FP16 figure (Apple, APUs).
+    prefill_tflops: float | None = None
 
     @property
     def memory_bytes(self) -> int:
@@ -105,6 +108,15 @@ class HardwareProfile:
     def model_memory_bytes(self) -> int:
         """Memory a model may occupy here by default (see :class:`DeviceKind`)."""
         return self.device.model_memory_bytes(self)
+
+    @property
+    def prefill_flops_per_s(self) -> float | None:
+        """Effective FLOP/s for prompts: the measured rate, else efficiency x fp16 TFLOPS."""
+        if self.prefill_tflops:
+            return self.prefill_tflops * 1e12
+        if self.fp16_tflops and self.prefill_efficiency:
+            return self.fp16_tflops * self.prefill_efficiency * 1e12
+        return None
 
     @property
     def read_bytes_per_s(self) -> float:

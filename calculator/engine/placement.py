@@ -186,19 +186,20 @@ def _prefill_seconds(
     flops = cost.flops(tokens)
     gpus = build.devices
     if not gpus:
-        host = build.host.profile
-        if not host.fp16_tflops or not host.prefill_efficiency:
-            return None
-        return flops / (host.fp16_tflops * 1e12 * host.prefill_efficiency)
-    if any(not g.fp16_tflops or not g.prefill_efficiency for g in gpus):
-        return None
+        rate = build.host.profile.prefill_flops_per_s
+        return flops / rate if rate else None
+    rates = [g.prefill_flops_per_s for g in gpus]
     total_read = lay.gpu_read + lay.host_read
     offloaded = lay.host_read / total_read if total_read else 0.0
     on_gpus = shares if lay.gpu_read else [1.0] + [0.0] * (len(gpus) - 1)
     seconds = 0.0
-    for i, (gpu, share) in enumerate(zip(gpus, on_gpus, strict=False)):
+    for i, (rate, share) in enumerate(zip(rates, on_gpus, strict=False)):
         part = (1 - offloaded) * share + (offloaded if i == 0 else 0.0)
-        seconds += flops * part / (gpu.fp16_tflops * 1e12 * gpu.prefill_efficiency)  # type: ignore[operator]
+        if not part:
+            continue
+        if not rate:
+            return None
+        seconds += flops * part / rate
     if lay.stream_bytes:
         link = gpus[0].link_gbps
         if not link:

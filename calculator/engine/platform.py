@@ -35,7 +35,7 @@ from typing import Any
 from calculator.engine.types import EngineError
 
 BYTES_PER_TRANSFER = 8  # a DIMM channel carries 64 data bits (DDR5: two 32-bit subchannels)
-DIMM_TYPES = ("UDIMM", "CUDIMM", "SODIMM", "CSODIMM", "RDIMM", "LRDIMM", "3DS")
+DIMM_TYPES = ("UDIMM", "CUDIMM", "SODIMM", "CSODIMM", "RDIMM", "LRDIMM", "3DS", "MRDIMM")
 DEFAULT_RANKS = 2  # unstated ranks: dual rank, the slower case where platforms differ
 
 NUMA_NOTES = (
@@ -68,23 +68,45 @@ class Platform:
     tier: str  # desktop / workstation / server
     sockets: int
     channels: int  # per socket
-    slots_per_channel: int
+    slots_per_channel: int | None  # None: not published; only DPCs with a speed rule run
     ddr: str
-    dimm_types: tuple[str, ...]
-    max_dimm_gb: int
+    dimm_types: tuple[str, ...]  # empty: not published (any type accepted)
+    max_dimm_gb: int | None  # None: not published
     speeds: tuple[SpeedRule, ...]
     dimm_sizes_gb: tuple[int, ...]  # DIMM sizes sold for this platform, smallest first
+    max_memory_gb: int | None = None  # per socket, as the vendor states it
     read_ceiling_gbps: float | None = None  # per socket, measured whatever the DIMMs
     numa_speedup: float = 1.0  # decode bandwidth on all sockets / one socket's
     sources: tuple[tuple[str, str], ...] = field(default=())  # (fact, source)
 
     @property
-    def slots(self) -> int:
-        return self.sockets * self.channels * self.slots_per_channel
+    def max_dpc(self) -> int:
+        """DIMMs per channel we can model: the board's slots, at most the DPCs whose
+        speed is published."""
+        published = max((r.dpc for r in self.speeds), default=1)
+        return min(self.slots_per_channel or published, published)
 
     @property
-    def max_memory_gb(self) -> int:
-        return self.slots * self.max_dimm_gb
+    def slots(self) -> int:
+        return self.sockets * self.channels * self.max_dpc
+
+    @property
+    def largest_dimm_gb(self) -> int | None:
+        if self.max_dimm_gb is not None:
+            return self.max_dimm_gb
+        if self.max_memory_gb is not None and self.slots_per_channel:
+            return self.max_memory_gb // (self.channels * self.slots_per_channel)
+        return None
+
+    @property
+    def capacity_limit_gb(self) -> int | None:
+        """The most memory this platform holds, over all sockets (None: not published)."""
+        limits = []
+        if self.largest_dimm_gb is not None:
+            limits.append(self.slots * self.largest_dimm_gb)
+        if self.max_memory_gb is not None:
+            limits.append(self.max_memory_gb * self.sockets)
+        return min(limits) if limits else None
 
     @property
     def all_channels(self) -> int:
@@ -104,8 +126,8 @@ class Dimms:
         return self.count * self.size_gb
 
     def describe(self) -> str:
-        speed = f" {self.dimm_type or ''}-{self.mt_s}" if self.mt_s else ""
-        return f"{self.count} x {self.size_gb} GB{speed}".replace(" -", " DDR-")
+        speed = f" at {self.mt_s} MT/s" if self.mt_s else ""
+        return f"{self.count} x {self.size_gb} GB{speed}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +171,10 @@ def _speed_rule(data: Mapping[str, Any]) -> SpeedRule:
     )
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def platform_from_dict(data: Mapping[str, Any]) -> Platform:
     """One entry of ``platforms.json``; a malformed entry names its field."""
     slug = str(data.get("slug", "?"))
@@ -165,12 +191,13 @@ def platform_from_dict(data: Mapping[str, Any]) -> Platform:
             tier=str(data["tier"]),
             sockets=int(data["sockets"]),
             channels=int(data["channels"]),
-            slots_per_channel=int(data["slots_per_channel"]),
+            slots_per_channel=_optional_int(data["slots_per_channel"]),
             ddr=str(data["ddr"]),
             dimm_types=types,
-            max_dimm_gb=int(data["max_dimm_gb"]),
+            max_dimm_gb=_optional_int(data["max_dimm_gb"]),
             speeds=tuple(_speed_rule(s) for s in data["speeds"]),
             dimm_sizes_gb=tuple(sorted(int(s) for s in data["dimm_sizes_gb"])),
+            max_memory_gb=_optional_int(data.get("max_memory_gb")),
             read_ceiling_gbps=data.get("read_ceiling_gbps"),
             numa_speedup=float(data.get("numa_speedup", 1.0)),
             sources=tuple((str(k), str(v)) for k, v in sources.items()),
@@ -225,17 +252,23 @@ def _check(platform: Platform, dimms: Dimms, field_prefix: str) -> str:
     if dimms.count < 1:
         raise EngineError("install at least one DIMM", f"{field_prefix}.count")
     if dimms.count > platform.slots:
+        dpc = platform.max_dpc
         raise EngineError(
-            f"{platform.name} has {platform.slots} DIMM slots; {dimms.count} DIMMs do not fit",
+            f"{platform.name} takes {platform.slots} DIMMs ({dpc} per channel"
+            f"{' with a published speed' if platform.slots_per_channel != dpc else ''}); "
+            f"{dimms.count} do not fit",
             f"{field_prefix}.count",
         )
-    if dimms.size_gb > platform.max_dimm_gb or dimms.size_gb < 1:
+    largest = platform.largest_dimm_gb
+    if dimms.size_gb < 1 or (largest is not None and dimms.size_gb > largest):
         raise EngineError(
-            f"{platform.name} takes DIMMs of at most {platform.max_dimm_gb} GB",
-            f"{field_prefix}.size_gb",
+            f"{platform.name} takes DIMMs of at most {largest} GB", f"{field_prefix}.size_gb"
         )
-    dimm_type = dimms.dimm_type or platform.dimm_types[0]
-    if dimm_type not in platform.dimm_types:
+    limit = platform.capacity_limit_gb
+    if limit is not None and dimms.capacity_gb > limit:
+        raise EngineError(f"{platform.name} holds at most {limit:,} GB", f"{field_prefix}.size_gb")
+    dimm_type = dimms.dimm_type or (platform.dimm_types[0] if platform.dimm_types else "RDIMM")
+    if platform.dimm_types and dimm_type not in platform.dimm_types:
         raise EngineError(
             f"{platform.name} takes {', '.join(platform.dimm_types)}, not {dimm_type}",
             f"{field_prefix}.type",
@@ -330,18 +363,20 @@ def standard_dimms(platform: Platform, memory_gb: float, *, field: str = "memory
     """The RAM to buy: the smallest balanced population holding ``memory_gb``, one DIMM
     per channel before two (every channel of every socket filled alike)."""
     per_fill = platform.all_channels
+    largest = platform.largest_dimm_gb
     best: tuple[int, int, int] | None = None  # (capacity, dpc, size)
-    for dpc in range(1, platform.slots_per_channel + 1):
+    for dpc in range(1, platform.max_dpc + 1):
         for size in platform.dimm_sizes_gb:
-            if size > platform.max_dimm_gb:
+            if largest is not None and size > largest:
                 continue
             capacity = per_fill * dpc * size
             if capacity >= memory_gb and (best is None or (capacity, dpc) < best[:2]):
                 best = (capacity, dpc, size)
     if best is None:
+        top = max(platform.dimm_sizes_gb, default=0) * platform.slots
         raise EngineError(
-            f"{platform.name} holds at most {platform.max_memory_gb:,} GB "
-            f"({platform.slots} x {platform.max_dimm_gb} GB)",
+            f"{platform.name} holds at most {top:,} GB in DIMMs we can model "
+            f"({platform.slots} x {max(platform.dimm_sizes_gb, default=0)} GB)",
             field,
         )
     _, dpc, size = best
