@@ -189,7 +189,12 @@ def reference_inventory(profiles: Mapping[str, HardwareProfile]) -> Inventory:
     platforms = platforms_from_data(json.loads((DATA_DIR / "platforms.json").read_text()))
     multi = data["efficiency"].get("multi_gpu", {}).get("overhead_ms", 0.0)
     penalty = data["efficiency"].get("moe_penalty", {}).get("eta", 1.0)
-    return Inventory(profiles, platforms, efficiency, tuning=Tuning(penalty, multi))
+    options = {
+        p["slug"]: tuple(p["memory_options_gb"])
+        for p in data["profiles"]
+        if p.get("memory_options_gb")
+    }
+    return Inventory(profiles, platforms, efficiency, options, Tuning(penalty, multi))
 
 
 _HOST_DIMMS = re.compile(r"^(\d+)x(\d+)@(\d+)$")

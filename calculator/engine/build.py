@@ -96,6 +96,8 @@ class Build:
     @property
     def devices(self) -> tuple[HardwareProfile, ...]:
         """Every GPU, one entry per card, in the order llama.cpp numbers them."""
+        if len(self.gpus) == 1 and self.gpus[0].count == 1:
+            return (self.gpus[0].profile,)
         return tuple(g.profile for g in self.gpus for _ in range(g.count))
 
     @property

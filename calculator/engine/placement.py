@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from calculator.engine.build import Build, Tuning
 from calculator.engine.command import llama_cpp_command
@@ -58,11 +58,25 @@ class Placement:
     host_bytes: int  # system RAM (or unified memory) the model needs
     gpu_layers: int  # -ngl
     cpu_moe_layers: int  # MoE layers whose routed experts sit in system RAM
-    llama_cpp_command: str
     note: str
-    formula: str
     short_bytes: int = 0  # does not fit: how much is missing, over all pools
     left_bytes: int = 0  # headroom before the tightest pool's hard limit
+    basis: _Basis | None = None  # what the command and formula are written from
+
+    @property
+    def llama_cpp_command(self) -> str:
+        """The ``llama-server`` line (empty when the model does not fit)."""
+        if self.basis is None or not self.runs:
+            return ""
+        b = self.basis
+        return _command(self.build, b.layout, b.fp, b.options)
+
+    @property
+    def formula(self) -> str:
+        if self.basis is None or self.tokens_per_s is None:
+            return ""
+        b = self.basis
+        return _formula(self.build, b.layout, b.fp, self.tokens_per_s, b.tuning)
 
     @property
     def fits(self) -> bool:
@@ -74,8 +88,7 @@ class Placement:
         return self.fit != "none"
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
+class _Layout(NamedTuple):
     """Where the bytes sit and what each token reads from them."""
 
     mode: PlacementMode
@@ -87,6 +100,13 @@ class _Layout:
     gpu_layers: int
     cpu_moe_layers: int
     note: str = ""
+
+
+class _Basis(NamedTuple):
+    layout: _Layout
+    fp: Footprint
+    options: Options
+    tuning: Tuning
 
 
 def _shares(gpus: tuple[HardwareProfile, ...], compute: int) -> tuple[list[float], int]:
@@ -148,31 +168,32 @@ def _gpu_layout(fp: Footprint, room: int) -> _Layout | None:
     )
 
 
-def _rate(hw: HardwareProfile, pick: int, factor: float) -> float:
-    """Bytes per second a pool streams at (central, low or high efficiency)."""
-    eta = (hw.efficiency, hw.efficiency_low, hw.efficiency_high)[pick]
-    eta = hw.efficiency if eta is None else eta
-    rate = eta * factor * hw.bandwidth_bytes
-    if hw.read_ceiling_gbps is not None:
-        rate = min(rate, hw.read_ceiling_gbps * GB * factor)
-    return rate
+def _rates(hw: HardwareProfile, factor: float) -> tuple[float, float, float]:
+    """Bytes per second a pool streams at: central, low and high efficiency."""
+    cap = hw.read_ceiling_gbps * GB * factor if hw.read_ceiling_gbps is not None else math.inf
+    scale = factor * hw.bandwidth_bytes
+    eta = hw.efficiency
+    low = eta if hw.efficiency_low is None else hw.efficiency_low
+    high = eta if hw.efficiency_high is None else hw.efficiency_high
+    return min(eta * scale, cap), min(low * scale, cap), min(high * scale, cap)
 
 
 def _decode(
     build: Build, lay: _Layout, shares: list[float], fp: Footprint, tuning: Tuning
 ) -> tuple[float, float, float]:
+    """tokens/s (central, low, high): overhead plus each pool's bytes over its rate."""
     factor = tuning.moe_penalty if fp.is_moe else 1.0
     gpus = build.devices if lay.gpu_read else ()
     main = gpus[0] if gpus else build.host.profile
-    rates = []
-    for pick in range(3):
-        seconds = main.overhead_ms / 1000 + max(0, len(gpus) - 1) * tuning.extra_gpu_ms / 1000
-        for gpu, share in zip(gpus, shares, strict=False):
-            seconds += lay.gpu_read * share / _rate(gpu, pick, factor)
-        if lay.host_read:
-            seconds += lay.host_read / _rate(build.host.profile, pick, factor)
-        rates.append(1 / seconds)
-    return rates[0], rates[1], rates[2]
+    fixed = main.overhead_ms / 1000 + max(0, len(gpus) - 1) * tuning.extra_gpu_ms / 1000
+    seconds = [fixed, fixed, fixed]
+    parts = [(lay.gpu_read * share, gpu) for gpu, share in zip(gpus, shares, strict=False)]
+    if lay.host_read:
+        parts.append((lay.host_read, build.host.profile))
+    for read, hw in parts:
+        for pick, rate in enumerate(_rates(hw, factor)):
+            seconds[pick] += read / rate
+    return 1 / seconds[0], 1 / seconds[1], 1 / seconds[2]
 
 
 def _prefill_seconds(
@@ -183,11 +204,11 @@ def _prefill_seconds(
     cost = fp.prefill
     if cost is None:
         return None
-    flops = cost.flops(tokens)
     gpus = build.devices
     if not gpus:
         rate = build.host.profile.prefill_flops_per_s
-        return flops / rate if rate else None
+        return cost.flops(tokens) / rate if rate else None
+    flops = cost.flops(tokens)
     rates = [g.prefill_flops_per_s for g in gpus]
     total_read = lay.gpu_read + lay.host_read
     offloaded = lay.host_read / total_read if total_read else 0.0
@@ -295,11 +316,11 @@ def _placement(
     if not fit.runs:
         return Placement(
             build, "none", "does_not_fit", None, None, None, None, None, gpu_bytes,
-            lay.host_resident, 0, 0, "", "; ".join(notes), "", fit.short_bytes, fit.left_bytes,
+            lay.host_resident, 0, 0, "; ".join(notes), fit.short_bytes, fit.left_bytes,
         )  # fmt: skip
     tps, low, high = _decode(build, lay, shares, fp, tuning)
     pp = _prefill_seconds(build, lay, shares, fp, PP_TOKENS)
-    ttft = _prefill_seconds(build, lay, shares, fp, fp.context) if fp.context else None
+    ttft = _prefill_seconds(build, lay, shares, fp, fp.context) if pp and fp.context else None
     return Placement(
         build=build,
         fit=fit.fit,
@@ -313,9 +334,8 @@ def _placement(
         host_bytes=lay.host_resident,
         gpu_layers=lay.gpu_layers,
         cpu_moe_layers=lay.cpu_moe_layers,
-        llama_cpp_command=_command(build, lay, fp, options),
         note="; ".join(notes),
-        formula=_formula(build, lay, fp, tps, tuning),
         short_bytes=0,
         left_bytes=fit.left_bytes,
+        basis=_Basis(lay, fp, options, tuning),
     )

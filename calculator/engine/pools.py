@@ -21,8 +21,7 @@ re-exports it for the pages, and every plan's ``fit`` comes from it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from calculator.engine.hardware import (
     FIT_MARGIN_BYTES,
@@ -37,9 +36,8 @@ FIT_CLASSES: tuple[FitClass, ...] = ("comfortable", "tight", "offload", "none")
 RUNS: tuple[FitClass, ...] = ("comfortable", "tight", "offload")
 
 
-@dataclass(frozen=True, slots=True)
-class Pool:
-    """One memory a plan puts bytes in."""
+class Pool(NamedTuple):
+    """One memory a plan puts bytes in (a NamedTuple: plans build several per estimate)."""
 
     name: str
     capacity_bytes: int  # installed
@@ -47,7 +45,14 @@ class Pool:
     reserve_bytes: int  # fixed reserves that live here (fit margin, OS)
     limit_bytes: int  # the most need + reserve may reach without changing a setting
     stretch_bytes: int  # ... once the visitor raises a limit (``tip`` says how)
-    tip: str = ""
+    owner: HardwareProfile | None = None  # whose limit it is (for the tip)
+
+    @property
+    def tip(self) -> str:
+        """What to do to go past ``limit_bytes`` (raise a GPU memory limit)."""
+        if self.owner is None:
+            return ""
+        return self.owner.device.stretch_tip(self.owner, self.need_bytes + FIT_MARGIN_BYTES)
 
     @property
     def used_bytes(self) -> int:
@@ -84,13 +89,13 @@ def host_pool(host: HardwareProfile, need_bytes: int, *, with_margin: bool = Tru
     margin = FIT_MARGIN_BYTES if with_margin else 0
     limit = device.model_memory_bytes(host) + OS_RESERVE_BYTES
     stretch = device.stretch_memory_bytes(host) + OS_RESERVE_BYTES
-    tip = device.stretch_tip(host, need_bytes + margin)
     name = "unified memory" if device.host_mode == "unified" else "system RAM"
-    return Pool(name, host.memory_bytes, need_bytes, OS_RESERVE_BYTES + margin, limit, stretch, tip)
+    return Pool(
+        name, host.memory_bytes, need_bytes, OS_RESERVE_BYTES + margin, limit, stretch, host
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class Fit:
+class Fit(NamedTuple):
     """The verdict of :func:`classify` with what the visitor must know."""
 
     fit: FitClass
@@ -128,10 +133,10 @@ def classify(pools: Sequence[Pool], *, offload: bool) -> Fit:
         return Fit("none", pools, f"does not fit: {what}")
     if offload:
         return Fit("offload", pools, "")
-    if all(p.comfortable for p in pools):
-        return Fit("comfortable", pools, "")
     tight = [p for p in pools if not p.comfortable]
-    tips = [p.tip for p in tight if p.tip and p.used_bytes > p.limit_bytes]
+    if not tight:
+        return Fit("comfortable", pools, "")
+    tips = [p.tip for p in tight if p.used_bytes > p.limit_bytes]
     left = "; ".join(f"{_gb(p.left_bytes)} of {p.name} left" for p in tight)
-    note = f"tight: {left}" + (f"; {tips[0]}" if tips else "")
+    note = f"tight: {left}" + (f"; {tips[0]}" if tips and tips[0] else "")
     return Fit("tight", pools, note)

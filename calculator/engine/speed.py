@@ -39,13 +39,19 @@ class SpeedEstimate:
     cpu_moe_layers: int  # MoE layers whose routed experts sit in system RAM
     device_bytes: int  # needed in VRAM / unified memory / RAM of this profile
     host_bytes: int  # needed in system RAM besides (offload plans)
-    formula: str
     note: str = ""
     fit: FitClass = "none"  # comfortable / tight / offload / none (pools.classify)
     prefill_tokens_per_s: float | None = None  # pp512
     time_to_first_token_s: float | None = None
-    llama_cpp_command: str = ""
     placement: Placement | None = None
+
+    @property
+    def formula(self) -> str:
+        return self.placement.formula if self.placement else ""
+
+    @property
+    def llama_cpp_command(self) -> str:
+        return self.placement.llama_cpp_command if self.placement else ""
 
 
 def from_placement(hw: HardwareProfile, p: Placement, fp: Footprint) -> SpeedEstimate:
@@ -65,12 +71,10 @@ def from_placement(hw: HardwareProfile, p: Placement, fp: Footprint) -> SpeedEst
         cpu_moe_layers=p.cpu_moe_layers,
         device_bytes=device,
         host_bytes=host,
-        formula=p.formula,
         note=p.note,
         fit=p.fit,
         prefill_tokens_per_s=p.prefill_tokens_per_s,
         time_to_first_token_s=p.time_to_first_token_s,
-        llama_cpp_command=p.llama_cpp_command,
         placement=p,
     )
 

@@ -20,13 +20,7 @@ def model(slug):
 @cache
 def inventory() -> Inventory:
     hardware = json.loads((DATA / "hardware.json").read_text())
-    inv = validation.reference_inventory(calibration.profiles_from_data(hardware))
-    options = {
-        p["slug"]: tuple(p["memory_options_gb"])
-        for p in hardware["profiles"]
-        if p.get("memory_options_gb")
-    }
-    return Inventory(inv.profiles, inv.platforms, inv.efficiency, options, inv.tuning)
+    return validation.reference_inventory(calibration.profiles_from_data(hardware))
 
 
 def preset(slug):
