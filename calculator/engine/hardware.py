@@ -155,6 +155,10 @@ class DeviceKind:
         """What to do when a model needs more than ``model_memory_bytes``."""
         return ""
 
+    def machine_phrase(self, hw: HardwareProfile) -> str:
+        """How a verdict names one machine of this kind."""
+        return hw.name
+
 
 class CpuKind(DeviceKind):
     pass
@@ -169,6 +173,9 @@ class GpuKind(DeviceKind):
     def model_memory_bytes(self, hw: HardwareProfile) -> int:
         return hw.memory_bytes
 
+    def machine_phrase(self, hw: HardwareProfile) -> str:
+        return f"one {hw.name} ({hw.memory_gb:g} GB)"
+
 
 class AppleKind(DeviceKind):
     key: HardwareKind = "apple"
@@ -182,6 +189,9 @@ class AppleKind(DeviceKind):
 
     def stretch_memory_bytes(self, hw: HardwareProfile) -> int:
         return max(0, hw.memory_bytes - OS_RESERVE_BYTES)
+
+    def machine_phrase(self, hw: HardwareProfile) -> str:
+        return f"a {self.label} with {hw.memory_gb:g} GB"
 
     def stretch_tip(self, hw: HardwareProfile, need_bytes: int) -> str:
         limit_mb = -(-need_bytes // 1024**2)

@@ -50,13 +50,13 @@ def verdict(speeds: tuple[SpeedEstimate, ...], recommended_ram_gb: int | None) -
         if pick:
             options.append(Option(TIER_PHRASES[tier], pick))
             break
-    for kind, label in (("apple", "a Mac"), ("apu", "a unified-memory PC")):
-        pick = _smallest([s for s in fitting if s.hardware.kind == kind])
+    machines = [
+        s for s in fitting if s.hardware.device.host_mode != "cpu" or s.hardware.device.accelerator
+    ]
+    for device in dict.fromkeys(s.hardware.device for s in machines):
+        pick = _smallest([s for s in machines if s.hardware.device is device])
         if pick:
-            options.append(Option(f"{label} with {pick.hardware.memory_gb:g} GB", pick))
-    gpu = _smallest([s for s in fitting if s.hardware.kind == "gpu"])
-    if gpu:
-        options.append(Option(f"one {gpu.hardware.name} ({gpu.hardware.memory_gb:g} GB)", gpu))
+            options.append(Option(device.machine_phrase(pick.hardware), pick))
     options.sort(key=lambda o: -(o.speed.tokens_per_s or 0))
     ram = f"{recommended_ram_gb} GB" if recommended_ram_gb else "more than 2 TB"
     if not options:
