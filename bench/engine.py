@@ -9,7 +9,10 @@ architecture", as the site keeps it per row version), then times:
 * one full estimate (memory + speed plan on every hardware profile) for DeepSeek R1
   at Q4_K_M / 8K, the page's and the API's default work;
 * the quant ladder: total memory for every quant preset of every model, cold (the
-  first time each architecture's weights are sized) and warm.
+  first time each architecture's weights are sized) and warm;
+* build estimates (issue 9): DeepSeek R1 on one RTX 4090 beside a 12-channel EPYC
+  (expert offload), and Llama 3.1 70B on four RTX 3090s (layer split), each sized and
+  placed with its prompt speed; and the best quant on the 4090 build.
 
 Prints the best of N repeats (the figure least disturbed by the rest of the machine)
 and the median against the aims (one estimate under 1 ms, the ladder for all models
@@ -29,9 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from calculator import calibration, validation  # noqa: E402  (plain modules, no Django)
 from calculator.engine.architecture import parse_config  # noqa: E402
-from calculator.engine.estimate import Options, estimate  # noqa: E402
-from calculator.engine.fit import total_bytes  # noqa: E402
+from calculator.engine.build import Build, build_from_spec  # noqa: E402
+from calculator.engine.estimate import Options, estimate, estimate_builds  # noqa: E402
+from calculator.engine.fit import best_quant_on, total_bytes  # noqa: E402
 from calculator.engine.hardware import HardwareProfile  # noqa: E402
 from calculator.engine.quant import PRESETS  # noqa: E402
 from calculator.engine.types import Architecture  # noqa: E402
@@ -39,6 +44,7 @@ from calculator.engine.types import Architecture  # noqa: E402
 DATA = ROOT / "calculator" / "data"
 AIM_ESTIMATE_MS = 1.0
 AIM_LADDER_MS = 50.0
+AIM_BUILD_MS = 1.0
 
 
 def load_models() -> dict[str, Architecture]:
@@ -50,25 +56,16 @@ def load_models() -> dict[str, Architecture]:
 
 def load_profiles() -> tuple[tuple[HardwareProfile, ...], HardwareProfile, float]:
     data = json.loads((DATA / "hardware.json").read_text())
-    classes = data["efficiency"]
-    profiles = tuple(
-        HardwareProfile(
-            slug=p["slug"],
-            name=p["name"],
-            kind=p["kind"],
-            memory_gb=p["memory_gb"],
-            bandwidth_gbps=p["bandwidth_gbps"],
-            efficiency=classes[p["efficiency_class"]]["eta"],
-            efficiency_low=classes[p["efficiency_class"]].get("low"),
-            efficiency_high=classes[p["efficiency_class"]].get("high"),
-            overhead_ms=classes[p["efficiency_class"]].get("overhead_ms", 0.0),
-            gpu_memory_fraction=p.get("gpu_memory_fraction"),
-        )
-        for p in data["profiles"]
-    )
+    profiles = tuple(calibration.profiles_from_data(data).values())
     host = next(p for p in profiles if p.kind == "cpu")
-    penalty = classes.get("moe_penalty", {}).get("eta", 1.0)
+    penalty = data["efficiency"].get("moe_penalty", {}).get("eta", 1.0)
     return profiles, host, penalty
+
+
+def load_builds(profiles: tuple[HardwareProfile, ...]) -> dict[str, Build]:
+    inv = validation.reference_inventory({p.slug: p for p in profiles})
+    entries = json.loads((DATA / "builds.json").read_text())["builds"]
+    return {e["slug"]: build_from_spec(e["build"], inv, slug=e["slug"]) for e in entries}
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
@@ -98,6 +95,20 @@ def main() -> int:
         return estimate(r1, options, profiles, host=host, moe_penalty=penalty)
 
     quants = list(PRESETS)
+    builds = load_builds(profiles)
+    tuning = validation.reference_inventory({p.slug: p for p in profiles}).tuning
+    gpu_host = [builds["rtx-4090-epyc-9004-384gb"]]
+    four_gpus = [builds["4x-rtx-3090-threadripper-pro-256gb"]]
+    llama70 = models["llama-3.1-70b-instruct"]
+
+    def r1_on_gpu_and_host() -> object:
+        return estimate_builds(r1, options, gpu_host, tuning=tuning)
+
+    def llama_on_four_gpus() -> object:
+        return estimate_builds(llama70, options, four_gpus, tuning=tuning)
+
+    def best_quant_on_gpu_host() -> object:
+        return best_quant_on(r1, options, gpu_host[0], tuning=tuning)
 
     def ladder_all() -> object:
         return [total_bytes(a, Options(quant=q)) for a in models.values() for q in quants]
@@ -111,6 +122,11 @@ def main() -> int:
     one_estimate()  # warm
     est = timed(one_estimate, args.repeat)
     lad = timed(ladder_all, max(5, args.repeat // 20))
+    for warm in (r1_on_gpu_and_host, llama_on_four_gpus, best_quant_on_gpu_host):
+        warm()
+    gpu_host_ms = timed(r1_on_gpu_and_host, args.repeat)
+    four_ms = timed(llama_on_four_gpus, args.repeat)
+    best_ms = timed(best_quant_on_gpu_host, max(5, args.repeat // 20))
 
     n_calls = len(models) * len(quants)
     rows = [
@@ -132,6 +148,24 @@ def main() -> int:
             min(lad),
             statistics.median(lad),
             AIM_LADDER_MS,
+        ),
+        (
+            "build estimate: deepseek-r1 Q4_K_M 8K on RTX 4090 + EPYC 9004 384 GB",
+            min(gpu_host_ms),
+            statistics.median(gpu_host_ms),
+            AIM_BUILD_MS,
+        ),
+        (
+            "build estimate: llama-3.1-70b Q4_K_M 8K on 4x RTX 3090",
+            min(four_ms),
+            statistics.median(four_ms),
+            AIM_BUILD_MS,
+        ),
+        (
+            "best quant on RTX 4090 + EPYC 9004 (every candidate placed)",
+            min(best_ms),
+            statistics.median(best_ms),
+            None,
         ),
     ]
     width = max(len(r[0]) for r in rows)

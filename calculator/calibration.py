@@ -1,27 +1,46 @@
-"""Fit each hardware class's decode efficiency and per-token overhead to the published
-measurements in ``data/reference/decode_speeds.csv``.
+"""Fit the speed coefficients to the ``fit`` rows of the reference set (never to the
+``check`` rows, which the tests judge the fit on).
 
-Model: ``seconds per token = bytes read ÷ (eta × bandwidth) + overhead``. The fixed
-term is why doubling bandwidth does not double speed for small models
-(canirunthisllm.com/methodology/); ``eta`` is capped at 0.9 because read probes
-reach about 85% of peak (antirez/ds4 #773 on DGX Spark). The fit minimises
-squared log error per class on a grid; ``python manage.py calibrate_speed``
-prints it, with a leave-one-out check, and ``--write`` stores it in
-``hardware.json`` with its derivation.
+* Decode, per hardware class: ``seconds per token = bytes read ÷ (eta × bandwidth) +
+  overhead``. The fixed term is why doubling bandwidth does not double speed for small
+  models (canirunthisllm.com/methodology/); ``eta`` is capped at 0.9 because read probes
+  reach about 85% of peak (antirez/ds4 #773 on DGX Spark). The fit minimises squared log
+  error per class on a grid (``decode_speeds.csv``).
+* Several GPUs: the extra time per token for each GPU after the first in a layer split
+  (``build_speeds.csv`` multi-GPU rows).
+* Prompts: per prefill class, the share of the vendor's dense FP16 TFLOPS that llama-bench
+  pp rows reach; for devices without a vendor FP16 figure (Apple, APUs, newer cards whose
+  figure was not read), their own measured effective TFLOPS (``prefill_speeds.csv``).
+
+``python manage.py calibrate_speed`` prints the fits with their held-out accuracy and
+``--write`` stores them in ``hardware.json`` with their derivation.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from calculator.engine.build import Inventory
+from calculator.engine.estimate import Options
+from calculator.engine.hardware import HardwareProfile
+from calculator.engine.placement import place
 from calculator.engine.types import Architecture
-from calculator.validation import included, measured_footprint, read_reference
+from calculator.validation import (
+    included,
+    measured_footprint,
+    prefill_footprint,
+    read_reference,
+    reference_build,
+)
 
 ETA_GRID = [i / 100 for i in range(30, 91)]
 OVERHEAD_GRID_MS = [i / 10 for i in range(0, 81)]
-MIN_ROWS = 4
+EXTRA_GPU_GRID_MS = [i / 20 for i in range(0, 101)]
+MIN_ROWS = 3
+BOUND = 0.30
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +50,7 @@ class Point:
     measured_tps: float
     moe: bool
     label: str
+    use: str = "fit"  # "fit" or "check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +58,12 @@ class Fit:
     efficiency_class: str
     eta: float
     overhead_ms: float
-    low: float  # measured ÷ predicted, worst below
-    high: float  # measured ÷ predicted, best above
-    rows: int
-    within_30: int
-    loo_within_30: int  # leave-one-out: each row predicted by a fit without it
+    low: float  # measured ÷ predicted, worst below (fit rows)
+    high: float  # measured ÷ predicted, best above (fit rows)
+    rows: int  # fit rows
+    within_30: int  # fit rows within ±30%
+    held_out: int  # check rows
+    held_out_within_30: int
 
 
 def _predict(eta: float, overhead_ms: float, p: Point, moe_penalty: float) -> float:
@@ -64,38 +85,164 @@ def _best(points: list[Point], moe_penalty: float) -> tuple[float, float]:
     return best[1], best[2]
 
 
+def _within(predicted: float, measured: float) -> bool:
+    return abs(predicted / measured - 1) <= BOUND
+
+
 def points(
-    archs: Mapping[str, Architecture], profiles: Mapping[str, dict[str, object]]
+    archs: Mapping[str, Architecture], profiles: Mapping[str, Mapping[str, object]]
 ) -> list[Point]:
     found = []
     for r in filter(included, read_reference("decode_speeds.csv")):
         arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
-        if arch is None or hw is None:
+        if arch is None or hw is None or not r.get("use"):
             continue
         fp = measured_footprint(arch, r)
         bandwidth = float(hw["bandwidth_gbps"]) * 1e9  # type: ignore[arg-type]
         found.append(
             Point(str(hw["efficiency_class"]), fp.read_bytes_per_token / bandwidth,
                   float(r["tokens_per_s"]), fp.is_moe,
-                  f"{r['model_slug']} {r['quant']} on {r['hardware']}")
+                  f"{r['model_slug']} {r['quant']} on {r['hardware']}", r["use"])
         )  # fmt: skip
     return found
 
 
 def fit(all_points: list[Point], moe_penalty: float) -> list[Fit]:
+    """Per class, the coefficients that best fit its ``fit`` rows."""
     fits = []
     for cls in sorted({p.efficiency_class for p in all_points}):
-        pts = [p for p in all_points if p.efficiency_class == cls]
-        if len(pts) < MIN_ROWS:
+        train = [p for p in all_points if p.efficiency_class == cls and p.use == "fit"]
+        check = [p for p in all_points if p.efficiency_class == cls and p.use == "check"]
+        if len(train) < MIN_ROWS:
             continue
-        eta, overhead = _best(pts, moe_penalty)
-        ratios = [p.measured_tps / _predict(eta, overhead, p, moe_penalty) for p in pts]
-        loo = 0
-        for i, held in enumerate(pts):
-            e, o = _best(pts[:i] + pts[i + 1 :], moe_penalty)
-            loo += abs(_predict(e, o, held, moe_penalty) / held.measured_tps - 1) <= 0.3
+        eta, overhead = _best(train, moe_penalty)
+        ratios = [p.measured_tps / _predict(eta, overhead, p, moe_penalty) for p in train]
         fits.append(
-            Fit(cls, eta, overhead, min(ratios), max(ratios), len(pts),
-                sum(abs(1 / r - 1) <= 0.3 for r in ratios), loo)
+            Fit(cls, eta, overhead, min(ratios), max(ratios), len(train),
+                sum(_within(_predict(eta, overhead, p, moe_penalty), p.measured_tps)
+                    for p in train),
+                len(check),
+                sum(_within(_predict(eta, overhead, p, moe_penalty), p.measured_tps)
+                    for p in check))
         )  # fmt: skip
     return fits
+
+
+# --- several GPUs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFit:
+    value: float
+    rows: int
+    within_30: int
+    held_out: int
+    held_out_within_30: int
+
+
+def _build_cases(
+    archs: Mapping[str, Architecture], inv: Inventory, group: str
+) -> list[tuple[str, float, object, object, Options]]:
+    cases = []
+    for r in filter(included, read_reference("build_speeds.csv")):
+        arch = archs.get(r["model_slug"])
+        build = reference_build(r, inv) if arch else None
+        if arch is None or build is None or r["group"] != group:
+            continue
+        fp = measured_footprint(arch, r)
+        options = Options(quant=r["quant"], context=fp.context, kv_type=r["kv_type"])
+        cases.append((r["use"], float(r["tokens_per_s"]), build, fp, options))
+    return cases
+
+
+def fit_extra_gpu_ms(archs: Mapping[str, Architecture], inv: Inventory) -> GroupFit:
+    """The per-token time each GPU after the first adds in a layer split."""
+    cases = _build_cases(archs, inv, "multi_gpu")
+
+    def predictions(ms: float, use: str) -> list[tuple[float, float]]:
+        tuning = replace(inv.tuning, extra_gpu_ms=ms)
+        out = []
+        for case_use, measured, build, fp, options in cases:
+            if case_use == use:
+                tps = place(build, fp, options, tuning).tokens_per_s  # type: ignore[arg-type]
+                out.append((tps or 0.0, measured))
+        return out
+
+    def loss(ms: float) -> float:
+        return sum(math.log(max(p, 1e-9) / m) ** 2 for p, m in predictions(ms, "fit"))
+
+    best = min(EXTRA_GPU_GRID_MS, key=loss)
+    train, check = predictions(best, "fit"), predictions(best, "check")
+    return GroupFit(
+        best, len(train), sum(_within(p, m) for p, m in train),
+        len(check), sum(_within(p, m) for p, m in check),
+    )  # fmt: skip
+
+
+# --- prompts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PrefillFit:
+    class_eta: dict[str, float]  # prefill class -> share of fp16_tflops
+    measured_tflops: dict[str, float]  # profile slug -> effective TFLOPS
+    rows: int
+
+
+def effective_tflops(arch: Architecture, record: Mapping[str, str]) -> float:
+    """The FLOP rate a pp row shows: prompt FLOPs per second, in TFLOPS."""
+    fp = prefill_footprint(arch, record)
+    assert fp.prefill is not None
+    tokens, depth = int(record["tokens"]), int(record["depth"] or 0)
+    return fp.prefill.flops(tokens, depth) / (tokens / float(record["tokens_per_s"])) / 1e12
+
+
+def fit_prefill(
+    archs: Mapping[str, Architecture],
+    profiles: Mapping[str, HardwareProfile],
+    prefill_class: Mapping[str, str],
+) -> PrefillFit:
+    """Class shares of vendor TFLOPS, and measured TFLOPS where no vendor figure exists."""
+    ratios: dict[str, list[float]] = {}
+    measured: dict[str, list[float]] = {}
+    rows = 0
+    for r in filter(included, read_reference("prefill_speeds.csv")):
+        arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
+        if r.get("use") != "fit" or arch is None or hw is None:
+            continue
+        rows += 1
+        rate = effective_tflops(arch, r)
+        if hw.fp16_tflops:
+            ratios.setdefault(prefill_class[hw.slug], []).append(rate / hw.fp16_tflops)
+        else:
+            measured.setdefault(hw.slug, []).append(rate)
+    return PrefillFit(
+        {k: round(statistics.geometric_mean(v), 3) for k, v in ratios.items()},
+        {k: round(statistics.geometric_mean(v), 2) for k, v in measured.items()},
+        rows,
+    )
+
+
+# --- the data files as engine values (the command and the engine bench share this) -----
+
+
+def profiles_from_data(data: Mapping[str, object]) -> dict[str, HardwareProfile]:
+    """``hardware.json`` profiles as the engine sees them (what ``services`` builds from
+    the database rows, plus the file-only facts)."""
+    classes: Mapping[str, Mapping[str, float]] = data["efficiency"]  # type: ignore[assignment]
+    prefill: Mapping[str, Mapping[str, float]] = data.get("prefill", {})  # type: ignore[attr-defined]
+    out = {}
+    for p in data["profiles"]:  # type: ignore[attr-defined]
+        c = classes[p["efficiency_class"]]
+        out[p["slug"]] = HardwareProfile(
+            slug=p["slug"], name=p["name"], kind=p["kind"], memory_gb=p["memory_gb"],
+            bandwidth_gbps=p["bandwidth_gbps"], efficiency=c["eta"],
+            efficiency_low=c.get("low"), efficiency_high=c.get("high"),
+            overhead_ms=c.get("overhead_ms", 0.0), tier=p.get("tier", ""),
+            gpu_memory_fraction=p.get("gpu_memory_fraction"), fp16_tflops=p.get("fp16_tflops"),
+            link_gbps=p.get("link_gbps"),
+            prefill_efficiency=prefill.get(p.get("prefill_class") or p["efficiency_class"],
+                                           {}).get("eta"),
+            prefill_tflops=p.get("prefill_tflops"),
+        )  # fmt: skip
+    return out

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from django.db import transaction
 
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
-from calculator.engine.estimate import Estimate, Options, estimate
+from calculator.engine.build import Build, Efficiency, Inventory, Tuning, build_from_spec
+from calculator.engine.estimate import BuildsEstimate, Estimate, Options, estimate, estimate_builds
+from calculator.engine.platform import Platform, platforms_from_data
 from calculator.engine.types import Architecture
 from calculator.models import (
     SEED_FIELDS,
@@ -33,7 +36,10 @@ from calculator.models import (
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODELS_DIR = DATA_DIR / "models"
 HARDWARE_FILE = DATA_DIR / "hardware.json"
+PLATFORMS_FILE = DATA_DIR / "platforms.json"
+BUILDS_FILE = DATA_DIR / "builds.json"
 MOE_PENALTY_KEY = "moe_penalty"
+MULTI_GPU_KEY = "multi_gpu"  # overhead_ms: per token for each GPU after the first
 DEFAULT_HOST_SLUG = "desktop-ddr5-5600-2ch"
 
 
@@ -188,7 +194,39 @@ def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:
         dimm_type=row.dimm_type or None,
         dimm_slots=row.dimm_slots,
         source=row.source,
+        link_gbps=_profile_extras().get(row.slug, {}).get("link_gbps"),
+        prefill_efficiency=_prefill_etas().get(
+            _profile_extras().get(row.slug, {}).get("prefill_class") or eff.key
+        ),
+        prefill_tflops=_profile_extras().get(row.slug, {}).get("prefill_tflops"),
     )
+
+
+# --- reviewed data files the engine reads beside the database rows -------------------
+# (platforms, builds, and the profile facts the database does not store: PCIe links,
+# measured prompt rates, the memory sizes a machine is sold with, prompt efficiencies)
+
+
+@lru_cache(maxsize=16)
+def _read_json(path: Path, mtime: float) -> Any:
+    return json.loads(path.read_text())
+
+
+def _data(path: Path) -> Any:
+    return _read_json(path, path.stat().st_mtime)
+
+
+def _profile_extras() -> dict[str, dict[str, Any]]:
+    return {p["slug"]: p for p in _data(HARDWARE_FILE)["profiles"]}
+
+
+def _prefill_etas() -> dict[str, float]:
+    return {key: v["eta"] for key, v in _data(HARDWARE_FILE).get("prefill", {}).items()}
+
+
+def platforms() -> dict[str, Platform]:
+    """Every reviewed CPU platform (``platforms.json``)."""
+    return platforms_from_data(_data(PLATFORMS_FILE))
 
 
 @dataclass(frozen=True)
@@ -197,9 +235,15 @@ class HardwareSet:
     host: hw.HardwareProfile | None
     moe_penalty: float
     efficiency_by_kind: dict[str, tuple[float, float]]  # kind → (eta, overhead_ms)
+    efficiency: dict[str, Efficiency] = field(default_factory=dict)  # by class key
+    extra_gpu_ms: float = 0.0
 
     def get(self, slug: str) -> hw.HardwareProfile | None:
         return next((p for p in self.profiles if p.slug == slug), None)
+
+    @property
+    def tuning(self) -> Tuning:
+        return Tuning(moe_penalty=self.moe_penalty, extra_gpu_ms=self.extra_gpu_ms)
 
 
 # hardware.json efficiency class that a visitor's own machine of each kind uses
@@ -219,7 +263,13 @@ def hardware_set() -> HardwareSet:
         for kind, key in KIND_CLASS.items()
         if key in classes
     }
-    return HardwareSet(profiles, host, penalty, by_kind)
+    prefill = _prefill_etas()
+    efficiency = {
+        key: Efficiency(c.eta, c.low, c.high, c.overhead_ms, prefill.get(key))
+        for key, c in classes.items()
+    }
+    extra = classes[MULTI_GPU_KEY].overhead_ms if MULTI_GPU_KEY in classes else 0.0
+    return HardwareSet(profiles, host, penalty, by_kind, efficiency, extra)
 
 
 def custom_hardware(
@@ -246,7 +296,62 @@ def estimate_for(
         hardware.profiles if profiles is None else profiles,
         host=hardware.host,
         moe_penalty=hardware.moe_penalty,
+        extra_gpu_ms=hardware.extra_gpu_ms,
     )
+
+
+# --- builds --------------------------------------------------------------------------
+
+
+def inventory(hardware: HardwareSet) -> Inventory:
+    """Everything a build may name: listed profiles, platforms, class coefficients."""
+    extras = _profile_extras()
+    options = {
+        slug: tuple(extra["memory_options_gb"])
+        for slug, extra in extras.items()
+        if extra.get("memory_options_gb")
+    }
+    return Inventory(
+        profiles={p.slug: p for p in hardware.profiles},
+        platforms=platforms(),
+        efficiency=hardware.efficiency,
+        memory_options_gb=options,
+        tuning=hardware.tuning,
+    )
+
+
+def build_from_request(spec: Any, hardware: HardwareSet) -> Build:
+    """The API's ``build`` object as an engine build (``EngineError`` names the field)."""
+    return build_from_spec(spec, inventory(hardware))
+
+
+def preset_builds(hardware: HardwareSet) -> tuple[Build, ...]:
+    """The reviewed preset builds (``builds.json``), in file order."""
+    inv = inventory(hardware)
+    return tuple(
+        build_from_spec(
+            {**entry["build"], "sources": entry.get("sources", [])},
+            inv,
+            slug=entry["slug"],
+            name=entry["name"],
+        )
+        for entry in _data(BUILDS_FILE)["builds"]
+    )
+
+
+def preset_build(slug: str, hardware: HardwareSet) -> Build | None:
+    return next((b for b in preset_builds(hardware) if b.slug == slug), None)
+
+
+def estimate_on_builds(
+    arch: Architecture,
+    options: Options,
+    hardware: HardwareSet,
+    builds: Sequence[Build] | None = None,
+) -> BuildsEstimate:
+    """One model on the preset builds (or ``builds``), fastest first."""
+    chosen = preset_builds(hardware) if builds is None else builds
+    return estimate_builds(arch, options, chosen, tuning=hardware.tuning)
 
 
 def find_model(key: str) -> LlmModel | None:

@@ -10,44 +10,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from calculator.engine import quant
-from calculator.engine.compute import compute_buffer_bytes
+from calculator.engine.build import Build, Tuning
+from calculator.engine.command import llama_cpp_command
+from calculator.engine.footprint import Footprint, footprint
 from calculator.engine.hardware import (
     FIT_MARGIN_BYTES,
     OS_RESERVE_BYTES,
     HardwareProfile,
     recommended_ram_gb,
 )
-from calculator.engine.kv_cache import KV_TYPES, KvCache, kv_cache, kv_read_bytes
-from calculator.engine.speed import Footprint, SpeedEstimate, plan
-from calculator.engine.types import Architecture, EngineError
+from calculator.engine.kv_cache import KvCache
+from calculator.engine.options import MAX_CONTEXT, MAX_PARALLEL, Options
+from calculator.engine.placement import Placement, place
+from calculator.engine.speed import SpeedEstimate, plan
+from calculator.engine.types import Architecture
 
-# No runtime allocates more than this; anything larger is a typo, not a plan.
-MAX_CONTEXT = 16 * 1024 * 1024
-MAX_PARALLEL = 256
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    quant: str = "Q4_K_M"
-    context: int = 8192
-    kv_type: str = "f16"
-    parallel: int = 1
-    flash_attention: bool = True
-
-    def validate(self) -> None:
-        quant.get_preset(self.quant)
-        if not isinstance(self.context, int) or isinstance(self.context, bool):
-            raise EngineError("context must be a whole number of tokens", "context")
-        if not 0 < self.context <= MAX_CONTEXT:
-            raise EngineError(f"context must be between 1 and {MAX_CONTEXT:,} tokens", "context")
-        if self.kv_type not in KV_TYPES:
-            raise EngineError(
-                f"unknown kv_type '{self.kv_type}'; use one of: {', '.join(KV_TYPES)}", "kv_type"
-            )
-        if not 0 < self.parallel <= MAX_PARALLEL:
-            raise EngineError(f"parallel must be between 1 and {MAX_PARALLEL}", "parallel")
-        if self.kv_type not in ("f16", "bf16", "f32") and not self.flash_attention:
-            raise EngineError("a quantized KV cache needs flash attention in llama.cpp", "kv_type")
+__all__ = [
+    "MAX_CONTEXT", "MAX_PARALLEL", "BuildsEstimate", "Estimate", "Footprint", "Memory",
+    "Options", "estimate", "estimate_builds", "footprint", "llama_cpp_command", "memory",
+    "speed_command",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,28 +84,6 @@ class Estimate:
         )
 
 
-def footprint(arch: Architecture, options: Options) -> tuple[
-    quant.WeightsBreakdown, KvCache, Footprint
-]:  # fmt: skip
-    options.validate()
-    weights = quant.weights_bytes(arch, options.quant)
-    kv = kv_cache(arch, options.context, options.kv_type, options.parallel)
-    compute = compute_buffer_bytes(arch, options.context, flash_attention=options.flash_attention)
-    fp = Footprint(
-        weights_bytes=weights.total_bytes,
-        expert_bytes=weights.expert_bytes,
-        token_embd_bytes=weights.token_embd_bytes,
-        output_bytes=weights.output_bytes,
-        kv_bytes=kv.total_bytes,
-        compute_bytes=compute,
-        n_layer=arch.n_layer,
-        n_moe_layers=arch.n_moe_layers,
-        expert_fraction_read=arch.n_expert_used / arch.n_expert if arch.n_expert else 0.0,
-        kv_read_bytes=kv_read_bytes(arch, options.context, options.kv_type),
-    )
-    return weights, kv, fp
-
-
 def memory(fp: Footprint) -> Memory:
     return Memory(
         weights_bytes=fp.weights_bytes,
@@ -141,6 +101,7 @@ def estimate(
     *,
     host: HardwareProfile | None = None,
     moe_penalty: float = 1.0,
+    extra_gpu_ms: float = 0.0,
 ) -> Estimate:
     """Size ``arch`` under ``options`` and plan it on every profile in ``hardware``.
 
@@ -150,8 +111,9 @@ def estimate(
     weights, kv, fp = footprint(arch, options)
     mem = memory(fp)
     if host is None:
-        host = next((hw for hw in hardware if hw.kind == "cpu"), None)
-    speeds = tuple(plan(hw, fp, host=host or hw, moe_penalty=moe_penalty) for hw in hardware)
+        host = next((hw for hw in hardware if _is_system_host(hw)), None)
+    tuning = Tuning(moe_penalty=moe_penalty, extra_gpu_ms=extra_gpu_ms)
+    speeds = tuple(plan(hw, fp, host=host or hw, options=options, tuning=tuning) for hw in hardware)
     return Estimate(
         arch=arch,
         options=options,
@@ -165,24 +127,40 @@ def estimate(
     )
 
 
-def llama_cpp_command(
-    options: Options, *, gpu_layers: int | None, cpu_moe_layers: int = 0, model_file: str = ""
-) -> str:
-    """The ``llama-server`` line that realises an estimate."""
-    parts = ["llama-server", "-m", model_file or f"model-{options.quant}.gguf"]
-    parts += ["-c", str(options.context * options.parallel)]
-    if options.parallel > 1:
-        parts += ["-np", str(options.parallel)]
-    parts += ["-fa", "on" if options.flash_attention else "off"]
-    parts += ["-ngl", str(99 if gpu_layers is None else gpu_layers)]
-    if cpu_moe_layers:
-        parts += ["--n-cpu-moe", str(cpu_moe_layers)]
-    if options.kv_type != "f16":
-        parts += ["-ctk", options.kv_type, "-ctv", options.kv_type]
-    return " ".join(parts)
+def _is_system_host(hw: HardwareProfile) -> bool:
+    return hw.device.host_mode == "cpu" and not hw.device.accelerator
 
 
 def speed_command(options: Options, speed: SpeedEstimate) -> str:
+    """The ``llama-server`` line of one planned profile."""
+    if speed.llama_cpp_command:
+        return speed.llama_cpp_command
     return llama_cpp_command(
         options, gpu_layers=speed.gpu_layers, cpu_moe_layers=speed.cpu_moe_layers
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BuildsEstimate:
+    """One model on several builds, fastest first (those that do not run last)."""
+
+    estimate: Estimate
+    placements: tuple[Placement, ...]
+
+
+def _speed_key(p: Placement) -> tuple[bool, float]:
+    return (not p.runs, -(p.tokens_per_s or 0.0))
+
+
+def estimate_builds(
+    arch: Architecture,
+    options: Options,
+    builds: Sequence[Build],
+    *,
+    tuning: Tuning | None = None,
+) -> BuildsEstimate:
+    """Size ``arch`` under ``options`` and place it on every build, fastest first."""
+    est = estimate(arch, options)
+    tuning = tuning or Tuning()
+    placed = [place(b, est.footprint, options, tuning) for b in builds]
+    return BuildsEstimate(est, tuple(sorted(placed, key=_speed_key)))

@@ -1,18 +1,58 @@
-"""Fit solvers: the largest context that fits a memory budget at a quant, and the
-best quant that fits a budget at a context."""
+"""The one rule for "fits" and the one rule for "best quant", plus the fit solvers
+(largest context for a budget).
+
+**Fits** is :func:`calculator.engine.pools.classify` (re-exported here): comfortable,
+tight, offload or none, decided per memory pool; every plan's ``fit`` comes from it.
+
+**Best quant** ranks by quality, not size:
+
+1. Candidates: K-quants, I-quants, Q8_0 and the legacy types, ordered by bits per weight
+   of this model's file (more bits first). F32 never; F16/BF16 only when asked for
+   (``allow_float``); MXFP4 presets only for models released in MXFP4
+   (``arch.native_dtype == "mxfp4"``); ternary types only for ternary-trained models.
+2. A legacy type (Q4_0, Q4_1, Q5_0, Q5_1) is never picked when a K- or I-quant of equal
+   or smaller size runs.
+3. Among the candidates that run, the pick is the first by
+   ``(at least 3 bits per weight, fit: comfortable > tight > offload, bits per weight)``:
+   a comfortable fit beats a tight one of higher quality, a tight one beats an offloaded
+   one, and anything under 3 bits per weight (a visible quality loss, flagged on the
+   result) is picked only when nothing of 3 bits or more runs at all.
+
+:func:`best_quant_on` applies it to a build (offload counts as runnable);
+:func:`best_quant` to a plain RAM budget (a CPU machine: "comfortable" = total within the
+budget, the same inequality as :func:`~calculator.engine.hardware.recommended_ram_gb`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
+from calculator.engine.build import Build, Tuning
 from calculator.engine.estimate import Options, footprint, memory
 from calculator.engine.kv_cache import KV_PAD
+from calculator.engine.placement import Placement, place
+from calculator.engine.pools import FIT_CLASSES, RUNS, Fit, FitClass, Pool, classify
 from calculator.engine.quant import PRESETS, weights_bytes
 from calculator.engine.types import Architecture
 
-# Presets a visitor is offered, best quality first (ties broken by size).
+__all__ = [
+    "Fit", "FitClass", "Pool", "QuantPick", "best_quant", "best_quant_on", "best_quant_pick",
+    "candidates", "classify", "ladder", "max_context", "total_bytes",
+]  # fmt: skip
+
+# Presets a visitor is offered on the quant ladder, best quality first (ties broken by size).
 LADDER_EXCLUDED_GROUPS = ("ternary (only for ternary-trained models)",)
 LADDER_EXCLUDED = ("F32",)  # never smaller or better than F16/BF16
+
+LEGACY = ("Q4_0", "Q4_1", "Q5_0", "Q5_1")  # superseded by K-quants of about the same size
+FLOAT = ("F16", "BF16")
+NEVER = ("F32",)
+TERNARY_GROUP = "ternary (only for ternary-trained models)"
+TERNARY_DTYPES = ("ternary", "bitnet", "tq1_0", "tq2_0", "i2_s")
+MXFP4_GROUP = "MXFP4"
+QUALITY_LOSS_BPW = 3.0  # under this many bits per weight the loss is visible
 
 
 def total_bytes(arch: Architecture, options: Options) -> int:
@@ -44,16 +84,111 @@ def max_context(arch: Architecture, options: Options, budget_bytes: int) -> int 
     return min(low * KV_PAD, arch.n_ctx_train)
 
 
-# Presets a recommendation skips: the legacy types are superseded by K-quants of about
-# the same size and better quality (Q4_0/Q4_1 by Q4_K_M, Q5_0/Q5_1 by Q5_K_M).
-NOT_RECOMMENDED_GROUPS = ("legacy",)
+# --- best quant ----------------------------------------------------------------------
 
 
-def best_quant(arch: Architecture, options: Options, budget_bytes: int) -> str | None:
-    """The largest (best quality) recommended preset whose whole footprint fits."""
-    for name in ladder(arch):
-        if PRESETS[name].group in NOT_RECOMMENDED_GROUPS:
-            continue
-        if total_bytes(arch, replace(options, quant=name)) <= budget_bytes:
-            return name
-    return None
+@dataclass(frozen=True, slots=True)
+class QuantPick:
+    quant: str
+    bits_per_weight: float
+    fit: FitClass
+    total_bytes: int
+    placement: Placement | None = None  # on a build; None for a plain budget
+
+    @property
+    def quality_loss(self) -> bool:
+        """Under 3 bits per weight: a loss of quality visitors notice."""
+        return self.bits_per_weight < QUALITY_LOSS_BPW
+
+
+def _allowed(arch: Architecture, name: str, allow_float: bool) -> bool:
+    group = PRESETS[name].group
+    if name in NEVER or (name in FLOAT and not allow_float):
+        return False
+    if group == TERNARY_GROUP:
+        return arch.native_dtype.lower() in TERNARY_DTYPES
+    if group == MXFP4_GROUP:
+        return arch.native_dtype.lower() == "mxfp4"
+    return True
+
+
+@lru_cache(maxsize=2048)
+def candidates(arch: Architecture, allow_float: bool = False) -> tuple[str, ...]:
+    """Presets a recommendation may pick for ``arch``, most bits per weight first."""
+    names = [n for n in PRESETS if _allowed(arch, n, allow_float)]
+    return tuple(sorted(names, key=lambda n: -weights_bytes(arch, n).total_bytes))
+
+
+def _bpw(arch: Architecture, name: str) -> float:
+    return weights_bytes(arch, name).bits_per_weight
+
+
+_RANK = {fit: len(FIT_CLASSES) - i for i, fit in enumerate(FIT_CLASSES)}
+
+
+def _choose(arch: Architecture, picks: list[QuantPick]) -> QuantPick | None:
+    runnable = [p for p in picks if p.fit in RUNS]
+    modern = [p for p in runnable if p.quant not in LEGACY]
+    allowed = [
+        p for p in runnable
+        if p.quant not in LEGACY
+        or not any(m.total_bytes <= p.total_bytes for m in modern)
+    ]  # fmt: skip
+    if not allowed:
+        return None
+    return max(
+        allowed,
+        key=lambda p: (not p.quality_loss, _RANK[p.fit], p.bits_per_weight),
+    )
+
+
+def _pick_all(
+    arch: Architecture,
+    options: Options,
+    judge: Callable[[Options], tuple[FitClass, int, Placement | None]],
+    allow_float: bool,
+) -> QuantPick | None:
+    picks = []
+    for name in candidates(arch, allow_float):
+        fit, total, placement = judge(replace(options, quant=name))
+        picks.append(QuantPick(name, _bpw(arch, name), fit, total, placement))
+    return _choose(arch, picks)
+
+
+def best_quant_on(
+    arch: Architecture,
+    options: Options,
+    build: Build,
+    *,
+    tuning: Tuning | None = None,
+    allow_float: bool = False,
+) -> QuantPick | None:
+    """The best quant for ``build`` by the rule above (offload counts as runnable)."""
+
+    def judge(opts: Options) -> tuple[FitClass, int, Placement | None]:
+        fp = footprint(arch, opts)[2]
+        p = place(build, fp, opts, tuning)
+        return p.fit, memory(fp).total_bytes, p
+
+    return _pick_all(arch, options, judge, allow_float)
+
+
+def best_quant_pick(
+    arch: Architecture, options: Options, budget_bytes: int, *, allow_float: bool = False
+) -> QuantPick | None:
+    """The best quant whose whole estimate fits ``budget_bytes`` (a CPU machine's planning
+    budget, :func:`~calculator.engine.hardware.machine_budget_bytes`)."""
+
+    def judge(opts: Options) -> tuple[FitClass, int, Placement | None]:
+        total = total_bytes(arch, opts)
+        return ("comfortable" if total <= budget_bytes else "none"), total, None
+
+    return _pick_all(arch, options, judge, allow_float)
+
+
+def best_quant(
+    arch: Architecture, options: Options, budget_bytes: int, *, allow_float: bool = False
+) -> str | None:
+    """The name of :func:`best_quant_pick`'s quant, or None when nothing fits."""
+    pick = best_quant_pick(arch, options, budget_bytes, allow_float=allow_float)
+    return pick.quant if pick else None

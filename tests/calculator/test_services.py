@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from calculator import services
+from calculator.engine.estimate import Options
 from calculator.models import HardwareProfile, LlmModel
 
 
@@ -65,3 +66,35 @@ def test_find_model_by_slug_or_repo_id_ignores_case(catalog):
     assert services.find_model("DeepSeek-R1").slug == "deepseek-r1"
     assert services.find_model("deepseek-ai/deepseek-r1").slug == "deepseek-r1"
     assert services.find_model("nope") is None
+
+
+# --- builds (issue 9): presets and API-shaped builds resolve against the loaded catalog ---
+
+
+def test_every_preset_build_resolves_against_the_loaded_catalog(hardware):
+    builds = services.preset_builds(hardware)
+    assert len(builds) >= 15
+    slugs = {b.slug for b in builds}
+    assert {"rtx-4090-epyc-9004-384gb", "4x-rtx-3090-threadripper-pro-256gb",
+            "8x-h100-sxm-server", "mac-studio-m3-ultra-512gb", "dgx-spark",
+            "desktop-ddr5-4x48gb", "dual-epyc-9004-768gb"} <= slugs  # fmt: skip
+    assert services.preset_build("dgx-spark", hardware).kind_label == "unified-memory PC"
+
+
+def test_an_api_build_resolves_with_the_database_profiles_and_file_facts(hardware):
+    build = services.build_from_request(
+        {"host": {"profile": "sp5-epyc-9004-1p", "memory_gb": 768},
+         "gpus": [{"profile": "rtx-4090", "count": 1}]},
+        hardware,
+    )  # fmt: skip
+    gpu = build.devices[0]
+    assert gpu.link_gbps and gpu.fp16_tflops and gpu.prefill_efficiency
+    assert build.host.profile.bandwidth_gbps == pytest.approx(460.8)
+
+
+def test_builds_are_estimated_fastest_first(hardware):
+    model = LlmModel.objects.get(slug="deepseek-r1")
+    result = services.estimate_on_builds(services.architecture_of(model), Options(), hardware)
+    running = [p.tokens_per_s for p in result.placements if p.runs]
+    assert running == sorted(running, reverse=True)
+    assert not result.placements[-1].runs  # the desktop cannot hold R1

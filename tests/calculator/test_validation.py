@@ -2,10 +2,14 @@
 
 Bounds from the sizing-engine issue: file size within 3% on every row (median under
 0.5%, 90th percentile under 2%); parameter counts within 0.5% (plus the rounding of
-the published figure); llama.cpp KV size within 1%; decode speed within ±30% for at
-least 80% of rows.
+the published figure); llama.cpp KV size within 1%. Speed bounds (issue 9) are judged on
+held-out rows only (the ``check`` rows no coefficient was fitted to): decode within ±30%
+on at least 80% of one-device, multi-GPU and offload rows each; prefill within ±35% on
+at least 75%. Where the data does not reach a bound the test is an expected failure that
+says why (strict: it turns red the day the model starts passing, so the mark is removed).
 """
 
+import re
 import statistics
 
 import pytest
@@ -64,16 +68,63 @@ def test_kv_cache_within_1_percent_of_llama_cpp_logs(rows):
 
 
 def test_decode_speed_within_30_percent_for_at_least_80_percent_of_rows(rows):
-    speeds = evaluated(rows, "decode_speed")
+    speeds = [r for r in evaluated(rows, "decode_speed") if r.group == "single"]
     within = sum(abs(r.error) <= 0.30 for r in speeds)
     assert within / len(speeds) >= 0.80, f"{within}/{len(speeds)}"
+
+
+def test_every_speed_row_is_labelled_fitted_or_held_out(rows):
+    speed = [r for r in rows if r.kind in ("decode_speed", "prefill_speed")]
+    labelled = [r for r in speed if r.use in ("fitted", "held out")]
+    assert len(labelled) == len(speed)
+    assert {r.group for r in labelled} >= {"single", "multi_gpu", "offload", "prefill"}
+
+
+@pytest.mark.parametrize("group", ["single", "multi_gpu"])
+def test_held_out_decode_within_30_percent_on_80_percent_of_each_group(rows, group):
+    acc = validation.held_out_accuracy(rows, group, 0.30)
+    assert acc.rows >= 10
+    assert acc.share >= 0.80, f"{acc.within}/{acc.rows}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="4 held-out mainline rows (one box: EPYC 9355 VM + RTX 3090s): llama.cpp's CPU side "
+    "computes the routed experts far below the RAM bandwidth our CPU efficiency assumes "
+    "(predicted +50-80%); no offload row is left to fit a separate coefficient honestly",
+)
+def test_held_out_offload_decode_within_30_percent_on_80_percent(rows):
+    acc = validation.held_out_accuracy(rows, "offload", 0.30)
+    assert acc.share >= 0.80, f"{acc.within}/{acc.rows}"
+
+
+def _dense(rows):
+    moe = {"gpt-oss-20b", "gpt-oss-120b", "qwen3-30b-a3b", "qwen3-235b-a22b", "deepseek-r1"}
+    return [r for r in rows if r.model_slug not in moe]
+
+
+def test_held_out_prefill_of_dense_models_within_35_percent_on_75_percent(rows):
+    acc = validation.held_out_accuracy(_dense(rows), "prefill", 0.35)
+    assert acc.rows >= 20
+    assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MoE prompt processing: the FLOPs model over-predicts 1.5-3x on CUDA and ROCm "
+    "(each expert's GEMM sees a handful of the micro-batch's tokens) while Metal matches; no "
+    "single efficiency fits both, so the held-out share over all models stays near 60%",
+)
+def test_held_out_prefill_within_35_percent_on_75_percent(rows):
+    acc = validation.held_out_accuracy(rows, "prefill", 0.35)
+    assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
 
 
 def test_speed_model_beats_a_flat_bandwidth_times_0_55_rule(rows, hardware):
     """The rule rival calculators use: tokens/s = 0.55 × bandwidth ÷ model bytes."""
     archs = {m.slug: services.architecture_of(m) for m in LlmModel.objects.all()}
     profiles = {p.slug: p for p in hardware.profiles}
-    speeds = evaluated(rows, "decode_speed")
+    speeds = [r for r in evaluated(rows, "decode_speed") if r.group == "single"]
     flat_within = 0
     for r in speeds:
         quant, slug = r.label.split(" on ")
@@ -104,13 +155,36 @@ def test_per_tensor_sizes_beat_a_fixed_bits_per_weight_table_on_the_tail(rows):
 
 
 def test_every_reference_quant_is_a_known_preset():
-    for name in ("gguf_file_sizes.csv", "decode_speeds.csv"):
+    for name in ("gguf_file_sizes.csv", "decode_speeds.csv", "build_speeds.csv",
+                 "prefill_speeds.csv"):  # fmt: skip
         for record in filter(validation.included, validation.read_reference(name)):
             assert record["quant"] in PRESETS, (name, record["quant"])
 
 
 def test_every_reference_row_carries_a_source():
     for name in ("gguf_file_sizes.csv", "param_counts.csv", "kv_cache_sizes.csv",
-                 "decode_speeds.csv"):  # fmt: skip
+                 "decode_speeds.csv", "build_speeds.csv", "prefill_speeds.csv",
+                 "memory_bandwidth.csv"):  # fmt: skip
         for record in validation.read_reference(name):
             assert record["source"].strip(), (name, record)
+            assert PUBLIC_SOURCE.match(record["source"]), (name, record["source"])
+
+
+PUBLIC_SOURCE = re.compile(r"^(https?://|github:[\w.-]+/[\w.-]+ )")
+
+
+def test_no_data_file_cites_private_notes():
+    for path in [*validation.REFERENCE_DIR.glob("*.csv"),
+                 *(validation.DATA_DIR / n for n in ("hardware.json", "platforms.json",
+                                                      "builds.json"))]:  # fmt: skip
+        text = path.read_text().lower()
+        assert "research notes" not in text and "/work/" not in text, path.name
+
+
+def test_no_measured_read_exceeds_the_bandwidth_our_dimm_rules_give(rows):
+    """A population rule that under-counted would show a measurement above our figure."""
+    reads = evaluated(rows, "memory_bandwidth")
+    assert len(reads) >= 5
+    assert all(r.predicted >= r.published for r in reads), [
+        (r.model_slug, r.label) for r in reads if r.predicted < r.published
+    ]

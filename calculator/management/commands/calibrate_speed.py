@@ -2,14 +2,16 @@ import json
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from calculator import calibration, services
+from calculator import calibration, services, validation
 from calculator.engine.architecture import parse_config
 
 
 class Command(BaseCommand):
     help = (
-        "Fit decode efficiency and per-token overhead per hardware class to the published "
-        "measurements (data/reference/decode_speeds.csv); --write stores them in hardware.json."
+        "Fit decode efficiency and per-token overhead per hardware class, the extra time per "
+        "GPU in a layer split and the prompt-processing efficiency to the 'fit' rows of "
+        "data/reference/*.csv, report the held-out ('check') rows; --write stores the fits "
+        "in hardware.json."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,30 +25,71 @@ class Command(BaseCommand):
         hardware = json.loads(services.HARDWARE_FILE.read_text())
         profiles = {p["slug"]: p for p in hardware["profiles"]}
         penalty = hardware["efficiency"][services.MOE_PENALTY_KEY]["eta"]
-        fits = calibration.fit(calibration.points(archs, profiles), penalty)
-        for f in fits:
+        write = bool(options["write"])
+        for f in calibration.fit(calibration.points(archs, profiles), penalty):
             self.stdout.write(
                 f"{f.efficiency_class:<8} eta {f.eta:.2f}  overhead {f.overhead_ms:.1f} ms  "
-                f"rows {f.rows}  within ±30% {f.within_30}  leave-one-out {f.loo_within_30}"
+                f"fit rows {f.within_30}/{f.rows} within ±30%  held out "
+                f"{f.held_out_within_30}/{f.held_out}"
             )
-            if options["write"]:
-                entry = hardware["efficiency"][f.efficiency_class]
-                entry.update(
+            if write:
+                hardware["efficiency"][f.efficiency_class].update(
                     eta=f.eta,
                     overhead_ms=f.overhead_ms,
                     low=round(f.eta * f.low, 3),
                     high=round(min(1.0, f.eta * f.high), 3),
                     derivation=(
                         f"Least-squares fit (log error) of seconds/token = bytes/(eta x "
-                        f"bandwidth) + overhead to the {f.rows} measurements of this class in "
+                        f"bandwidth) + overhead to the {f.rows} 'fit' rows of this class in "
                         f"calculator/data/reference/decode_speeds.csv (python manage.py "
-                        f"calibrate_speed). In-sample: {f.within_30}/{f.rows} within ±30%; "
-                        f"leave-one-out: {f.loo_within_30}/{f.rows}. low/high span the "
-                        f"measured/predicted ratios. Earlier reading: "
-                        + entry.get("derivation", "").split(" Earlier reading: ")[-1]
+                        f"calibrate_speed): {f.within_30}/{f.rows} within ±30%; the "
+                        f"{f.held_out} held-out 'check' rows: {f.held_out_within_30} within "
+                        f"±30%. low/high span the measured/predicted ratios of the fit rows."
                     ),
                 )
-        if options["write"]:
+        engine_profiles = calibration.profiles_from_data(hardware)
+        inv = validation.reference_inventory(engine_profiles)
+        multi = calibration.fit_extra_gpu_ms(archs, inv)
+        self.stdout.write(
+            f"multi-GPU extra {multi.value:.2f} ms per GPU  fit rows {multi.within_30}/"
+            f"{multi.rows}  held out {multi.held_out_within_30}/{multi.held_out}"
+        )
+        if write:
+            hardware["efficiency"][services.MULTI_GPU_KEY] = {
+                "eta": 1.0,
+                "overhead_ms": multi.value,
+                "sources": ["github:XiongjieDai/GPU-Benchmarks-on-LLM-Inference README.md"],
+                "derivation": (
+                    f"overhead_ms = time per token added by each GPU after the first in a "
+                    f"layer split, fitted (grid, log error) to the {multi.rows} 'fit' multi-GPU "
+                    f"rows of calculator/data/reference/build_speeds.csv: {multi.within_30}/"
+                    f"{multi.rows} within ±30%; held out {multi.held_out_within_30}/"
+                    f"{multi.held_out}. eta unused."
+                ),
+            }
+        classes = {
+            slug: p.get("prefill_class") or p["efficiency_class"] for slug, p in profiles.items()
+        }
+        pre = calibration.fit_prefill(archs, engine_profiles, classes)
+        for key, eta in pre.class_eta.items():
+            self.stdout.write(f"prefill {key:<16} {eta:.3f} of fp16 TFLOPS")
+        for slug, tflops in pre.measured_tflops.items():
+            self.stdout.write(f"prefill {slug:<28} {tflops:.1f} effective TFLOPS")
+        if write:
+            hardware["prefill"] = {
+                key: {
+                    "eta": eta,
+                    "derivation": (
+                        "Geometric mean of effective TFLOPS / vendor dense FP16 TFLOPS over "
+                        "this class's 'fit' rows of calculator/data/reference/prefill_speeds.csv "
+                        "(effective TFLOPS = pp tokens/s x FLOPs per prompt token, "
+                        "calculator/engine/prefill.py)."
+                    ),
+                }
+                for key, eta in sorted(pre.class_eta.items())
+            }
+            for slug, tflops in pre.measured_tflops.items():
+                profiles[slug]["prefill_tflops"] = tflops
             services.HARDWARE_FILE.write_text(
                 json.dumps(hardware, indent=2, ensure_ascii=False) + "\n"
             )
