@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil
 
+from calculator.engine.attention import kind_of
 from calculator.engine.types import Architecture, EngineError, Tensor
 
 LLAMA_CPP_COMMIT = "007dbbf3fd17eefe9b47fee45f48f7ba5e62b714"
@@ -454,7 +455,7 @@ def _n_gqa(arch: Architecture) -> int:
         return arch.n_head
     shapes = {t.name: t.shape for t in arch.tensors}
     for layer, kv in enumerate(arch.kv_layers):
-        if kv.kind == "recurrent" or kv.k_width == 0:
+        if not kind_of(kv).grows_with_context or kv.k_width == 0:
             continue
         q = shapes.get(f"blk.{layer}.attn_q.weight")
         qkv = shapes.get(f"blk.{layer}.attn_qkv.weight")
