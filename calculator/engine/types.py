@@ -108,6 +108,23 @@ class RopeScaling:
     original_context: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ContextLimits:
+    """How long a context the model runs at, as released.
+
+    ``native``: tokens it handles with no extra flag (the GGUF carries any rope scaling
+    in the config). ``extended``: the longest context its publisher documents, reached
+    with ``method`` rope scaling by ``factor`` (flags llama.cpp needs above ``native``;
+    :func:`calculator.engine.context.rope_flags`). ``source`` cites the documentation.
+    """
+
+    native: int
+    extended: int
+    method: str | None = None
+    factor: float | None = None
+    source: str = ""
+
+
 SUPPORTED = "supported"
 UNSUPPORTED = "unsupported"
 
@@ -139,6 +156,7 @@ class Architecture:
     n_mtp_layers: int = 0  # trailing multi-token-prediction layers stored in the GGUF
     notes: tuple[str, ...] = field(default=())
     rope_scaling: RopeScaling | None = None
+    documented_context: ContextLimits | None = None  # from the model card (context.py)
     # Whether mainline llama.cpp can load this architecture, with the note (and its
     # source) a page shows instead of inventing numbers when it cannot.
     llama_cpp_status: str = SUPPORTED
