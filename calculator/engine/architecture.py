@@ -473,6 +473,15 @@ def _qwen3(c: _Cfg) -> Architecture:
     return _llama_like(c, "qwen3", qk_norm=True)
 
 
+def _qwen3_vl(c: _Cfg) -> Architecture:
+    """Qwen3-VL's language model: Qwen3's tensors under llama.cpp's "qwen3vl" architecture
+    (conversion/qwen3vl.py ``Qwen3VLTextModel``, src/models/qwen3vl.cpp at 0c1e57098); the
+    vision tower and its deepstack mergers ship in the mmproj file."""
+    arch = _llama_like(c, "qwen3vl", qk_norm=True)
+    vision = "Vision tower ships as a separate mmproj file and is not counted."
+    return replace(arch, notes=(*arch.notes, vision))
+
+
 def _phi3(c: _Cfg) -> Architecture:
     """Phi-3/Phi-4: fused ``attn_qkv`` and a fused gate+up ``ffn_up`` of 2 × n_ff rows."""
     n_embd = c.pos("hidden_size")
@@ -546,8 +555,9 @@ def _gemma3(c: _Cfg) -> Architecture:
 
 
 def _qwen_moe(c: _Cfg, gguf_arch: str) -> Architecture:
-    """Qwen1.5/2-MoE (shared expert, qkv bias) and Qwen3-MoE (qk-norm, no shared expert)."""
-    qwen3 = gguf_arch == "qwen3moe"
+    """Qwen1.5/2-MoE (shared expert, qkv bias) and Qwen3-MoE / Qwen3-VL-MoE (qk-norm, no
+    shared expert)."""
+    qwen3 = gguf_arch in ("qwen3moe", "qwen3vlmoe")
     n_embd = c.pos("hidden_size")
     n_layer = c.pos("num_hidden_layers")
     n_vocab = c.pos("vocab_size")
@@ -586,6 +596,13 @@ def _qwen2_moe(c: _Cfg) -> Architecture:
 
 def _qwen3_moe(c: _Cfg) -> Architecture:
     return _qwen_moe(c, "qwen3moe")
+
+
+def _qwen3_vl_moe(c: _Cfg) -> Architecture:
+    """Qwen3-VL-MoE's language model: Qwen3-MoE's tensors as llama.cpp "qwen3vlmoe"."""
+    arch = _qwen_moe(c, "qwen3vlmoe")
+    vision = "Vision tower ships as a separate mmproj file and is not counted."
+    return replace(arch, notes=(*arch.notes, vision))
 
 
 def _nextn(b: _Builder, il: int, n_embd: int, n_vocab: int, *, own_head: bool) -> None:
@@ -967,6 +984,10 @@ _BUILDERS: dict[str, Callable[[_Cfg], Architecture]] = {
     "qwen3": _qwen3,
     "qwen2_moe": _qwen2_moe,
     "qwen3_moe": _qwen3_moe,
+    "qwen3_vl": _qwen3_vl,
+    "qwen3_vl_text": _qwen3_vl,
+    "qwen3_vl_moe": _qwen3_vl_moe,
+    "qwen3_vl_moe_text": _qwen3_vl_moe,
     "qwen3_next": _qwen3_next,
     "qwen3_5": _qwen3_next,
     "qwen3_5_text": _qwen3_next,
@@ -1003,7 +1024,8 @@ _NOT_IN_LLAMA_CPP = (
 LLAMA_CPP_SUPPORT: dict[str, tuple[str, str]] = {
     name: (SUPPORTED, f"Loaded by mainline llama.cpp as '{name}' ({_LLAMA_CPP_TREE}).")
     for name in (
-        "llama", "mistral3", "qwen2", "qwen3", "qwen2moe", "qwen3moe", "qwen3next", "qwen35",
+        "llama", "mistral3", "qwen2", "qwen3", "qwen2moe", "qwen3moe", "qwen3vl", "qwen3vlmoe",
+        "qwen3next", "qwen35",
         "qwen35moe", "gemma2", "gemma3", "phi3", "deepseek2", "deepseek32", "glm-dsa",
         "gpt-oss", "llama4", "glm4moe", "minimax-m2",
     )
