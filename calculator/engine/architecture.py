@@ -17,6 +17,7 @@ long: anything past the bounds is an :class:`EngineError` naming the field.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from math import isfinite
@@ -98,7 +99,7 @@ class _Cfg:
         self.raw = raw
         self.prefix = prefix
 
-    def int(self, key: str, default: int | None = None) -> int:
+    def int(self, key: str, default: builtins.int | None = None) -> builtins.int:
         value = self.raw.get(key)
         if value is None:
             if default is None:
@@ -106,16 +107,16 @@ class _Cfg:
             return default
         return _whole(value, key, LIMITS.get(key, DEFAULT_LIMIT))
 
-    def pos(self, key: str, default: int | None = None) -> int:
+    def pos(self, key: str, default: builtins.int | None = None) -> builtins.int:
         value = self.int(key, default)
         if value <= 0:
             raise EngineError(f"config '{key}' must be positive, got {value!r}", key)
         return value
 
-    def opt_int(self, key: str) -> int | None:
+    def opt_int(self, key: str) -> builtins.int | None:
         return None if self.raw.get(key) is None else self.int(key)
 
-    def bool(self, key: str, default: bool) -> bool:
+    def bool(self, key: str, default: builtins.bool) -> builtins.bool:
         value = self.raw.get(key, default)
         if value is None:
             return default
@@ -123,7 +124,7 @@ class _Cfg:
             raise EngineError(f"config '{key}' must be true or false, got {value!r}", key)
         return value
 
-    def list(self, key: str) -> list[Any] | None:
+    def list(self, key: str) -> builtins.list[Any] | None:
         value = self.raw.get(key)
         if value is None:
             return None
@@ -137,7 +138,7 @@ class _Cfg:
             )
         return value
 
-    def layer_set(self, key: str, n_layer: int) -> frozenset[int] | None:
+    def layer_set(self, key: str, n_layer: builtins.int) -> frozenset[builtins.int] | None:
         """A list of layer numbers (``moe_layers``, ``mlp_only_layers``), each checked."""
         values = self.list(key)
         if values is None:
@@ -145,7 +146,7 @@ class _Cfg:
         layers = frozenset(_whole(v, key, n_layer - 1) for v in values)
         return layers
 
-    def flags(self, key: str) -> list[int] | None:
+    def flags(self, key: str) -> builtins.list[builtins.int] | None:
         """A per-layer list of 0/1 (or booleans), such as ``no_rope_layers``."""
         values = self.list(key)
         if values is None:
@@ -188,6 +189,10 @@ class _Builder:
     def add(self, name: str, *shape: int, layer: int | None = None) -> None:
         if layer is not None:
             name = f"blk.{layer}.{name}"
+        if any(d <= 0 for d in shape):
+            raise EngineError(
+                f"this config gives tensor {name} a zero dimension {tuple(shape)}", "config"
+            )
         tensor = Tensor(name, tuple(shape), layer)
         self.n_params += tensor.n_elements
         if self.n_params > MAX_TOTAL_PARAMS:
@@ -341,6 +346,12 @@ def _attn(c: _Cfg, n_embd: int, **flags: bool) -> _Attn:
             "num_key_value_heads",
         )
     head_dim = c.opt_int("head_dim") or n_embd // n_head
+    if head_dim <= 0:
+        raise EngineError(
+            f"hidden_size ({n_embd}) is smaller than num_attention_heads ({n_head}) and no "
+            "head_dim is given",
+            "head_dim",
+        )
     return _Attn(n_head, n_head_kv, head_dim, head_dim, **flags)
 
 
@@ -750,7 +761,8 @@ def _glm4_moe(c: _Cfg) -> Architecture:
     n_moe = 0
     for il in range(n_layer):
         b.attention(il, n_embd, a)
-        b.norm("ffn_norm", n_embd, il)
+        # GLM4-MoE names its pre-FFN norm post_attention_norm (src/models/glm4-moe.cpp)
+        b.norm("post_attention_norm", n_embd, il)
         if il < first_dense:
             b.dense_ffn(il, n_embd, c.pos("intermediate_size"))
         else:

@@ -88,7 +88,7 @@ def rope_flags(arch: Architecture, context: int) -> tuple[str, ...]:
     lim = limits(arch)
     if context <= lim.native or lim.method is None or lim.factor is None:
         return ()
-    flags = ("--rope-scaling", lim.method, "--rope-scale", f"{lim.factor:g}")
+    flags: tuple[str, ...] = ("--rope-scaling", lim.method, "--rope-scale", f"{lim.factor:g}")
     if lim.method == "yarn":
         flags += ("--yarn-orig-ctx", str(lim.native))
     return flags

@@ -1049,7 +1049,7 @@ def file_breakdown(
     for name, type_id, shape in tensors:
         try:
             ggml = GGMLQuantizationType(type_id) if isinstance(type_id, int) else None
-            type_name = ggml.name if ggml else str(type_id).upper()
+            type_name = ggml.name if ggml is not None else str(type_id).upper()
             block, size = GGML_QUANT_SIZES[GGMLQuantizationType[type_name]]
         except (KeyError, ValueError):
             raise EngineError(f"unknown GGML type {type_id!r} for {name}", "tensor") from None
