@@ -12,8 +12,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
 
+from calculator.engine import context
 from calculator.engine.architecture import parse_config
 from calculator.engine.hardware import KINDS
+from calculator.engine.quant import canonical_quant, resolve_quant
 from calculator.engine.types import Architecture, EngineError
 
 slug_validator = RegexValidator(
@@ -52,6 +54,21 @@ class LlmModel(models.Model):
         max_length=500, help_text="Where the config.json was read (URL or repo + path)."
     )
     config = models.JSONField(help_text="The model's Hugging Face config.json, verbatim.")
+    default_quant = models.CharField(
+        max_length=30,
+        default="Q4_K_M",
+        help_text="The quant pages start on: the official GGUF release type where one exists "
+        "(MXFP4 for gpt-oss), else Q4_K_M.",
+    )
+    default_quant_source = models.URLField(
+        max_length=500, blank=True, help_text="Where the official GGUF release is documented."
+    )
+    long_context = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='Documented context beyond the config, from the model card: {"native": 32768, '
+        '"extended": 131072, "method": "yarn", "factor": 4, "source": "https://..."}.',
+    )
 
     # Derived from ``config`` by the engine on every save; never typed by hand.
     model_type = models.CharField(max_length=50, editable=False)
@@ -60,8 +77,14 @@ class LlmModel(models.Model):
     )
     total_params = models.BigIntegerField(editable=False)
     active_params = models.BigIntegerField(editable=False)
-    context_length = models.PositiveIntegerField(editable=False)
+    context_length = models.PositiveIntegerField(
+        editable=False, help_text="The longest documented context (with rope scaling if needed)."
+    )
+    native_context = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Tokens the model runs without rope-scaling flags."
+    )
     native_dtype = models.CharField(max_length=10, editable=False)
+    llama_cpp_status = models.CharField(max_length=20, default="supported", editable=False)
 
     seed_checksum = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,22 +110,35 @@ class LlmModel(models.Model):
         return self.architecture == self.MOE
 
     def parse(self) -> Architecture:
-        return parse_config(self.config)
+        """The engine's view of this row: its config plus its documented long context."""
+        return context.with_documented(parse_config(self.config), self.long_context)
 
     def clean(self) -> None:
         try:
-            arch = self.parse()
+            arch = parse_config(self.config)
         except EngineError as err:
             raise ValidationError({"config": str(err)}) from err
+        try:
+            arch = context.with_documented(arch, self.long_context)
+        except EngineError as err:
+            raise ValidationError({"long_context": str(err)}) from err
+        try:
+            self.default_quant = canonical_quant(self.default_quant)
+            resolve_quant(arch, self.default_quant)
+        except EngineError as err:
+            raise ValidationError({"default_quant": str(err)}) from err
         self._apply(arch)
 
     def _apply(self, arch: Architecture) -> None:
+        limits = context.limits(arch)
         self.model_type = arch.model_type
         self.architecture = self.MOE if arch.is_moe else self.DENSE
         self.total_params = arch.total_params
         self.active_params = arch.active_params
-        self.context_length = arch.n_ctx_train
+        self.context_length = limits.extended
+        self.native_context = limits.native
         self.native_dtype = arch.native_dtype
+        self.llama_cpp_status = arch.llama_cpp_status
 
     def seed_fields(self) -> dict[str, Any]:
         """The editable fields a data file sets; their checksum detects admin edits."""
@@ -115,7 +151,7 @@ class LlmModel(models.Model):
 
 SEED_FIELDS = (
     "name", "family", "hf_repo", "release_date", "release_date_source", "summary",
-    "popular", "source", "config",
+    "popular", "source", "config", "default_quant", "default_quant_source", "long_context",
 )  # fmt: skip
 
 

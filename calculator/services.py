@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
+from calculator.engine import context
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
 from calculator.engine.build import Build, Efficiency, Inventory, Tuning, build_from_spec
@@ -100,6 +101,9 @@ def _model_values(data: dict[str, Any]) -> dict[str, Any]:
     values["release_date_source"] = data.get("release_date_source") or ""
     values["summary"] = data.get("summary") or ""
     values["popular"] = bool(data.get("popular"))
+    values["default_quant"] = data.get("default_quant") or "Q4_K_M"
+    values["default_quant_source"] = data.get("default_quant_source") or ""
+    values["long_context"] = data.get("long_context")
     return values
 
 
@@ -108,7 +112,8 @@ def models_load(*, directory: Path = MODELS_DIR) -> LoadReport:
     with transaction.atomic():
         for path in sorted(directory.glob("*.json")):
             data = json.loads(path.read_text())
-            parse_config(data["config"])  # a bad file fails loudly, naming the field
+            # A bad file fails loudly, naming the field (full_clean checks the rest).
+            context.with_documented(parse_config(data["config"]), data.get("long_context"))
             _upsert(LlmModel, {"slug": data["slug"]}, _model_values(data), report)
     return report
 

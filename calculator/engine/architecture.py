@@ -3,28 +3,49 @@
 Each family builder lists the tensors that ``convert_hf_to_gguf.py`` writes for
 that architecture (names and GGUF shapes, row length first), so parameter
 counts and file sizes are summed tensor by tensor, never estimated from a
-headline parameter count. Facts from ggml-org/llama.cpp (``convert_hf_to_gguf.py``,
-``src/llama-model.cpp``, ``src/llama-arch.cpp``) carry over; its code does not.
+headline parameter count. Facts from ggml-org/llama.cpp (``convert_hf_to_gguf.py``
+and ``conversion/*.py``, ``src/models/*.cpp``, ``src/llama-arch.cpp``) carry over;
+its code does not. Families added for DeepSeek V3.2, GLM-5, MiniMax-M2, Mistral 3
+and Qwen3.5 follow the tree at commit 0c1e57098 (vendored by
+abetlen/llama-cpp-python 0.3.36, whose CHANGELOG names that commit).
+
+Every number read from a config is bounded (:data:`LIMITS`, :data:`DEFAULT_LIMIT`)
+and a config's total size is capped (:data:`MAX_TOTAL_PARAMS`, :data:`MAX_TENSORS`),
+so a pasted config can neither overflow an estimate nor make the engine work for
+long: anything past the bounds is an :class:`EngineError` naming the field.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from math import isfinite
 from typing import Any
 
-from calculator.engine.types import Architecture, EngineError, KvLayer, MlaDims, Tensor
+from calculator.engine.types import (
+    SUPPORTED,
+    UNSUPPORTED,
+    Architecture,
+    EngineError,
+    KvLayer,
+    MlaDims,
+    RopeScaling,
+    Tensor,
+)
 
 Config = Mapping[str, Any]
 
 
 # Sanity bounds far beyond any released model: a pasted config past them is a typo or
-# an attack, and sizing it would only burn CPU.
+# an attack, and sizing it would only burn CPU. Keys not listed get DEFAULT_LIMIT.
 LIMITS: dict[str, int] = {
     "num_hidden_layers": 1024,
     "hidden_size": 65536,
     "intermediate_size": 1 << 20,
     "moe_intermediate_size": 1 << 20,
+    "intermediate_size_mlp": 1 << 20,
+    "shared_expert_intermediate_size": 1 << 20,
     "vocab_size": 1 << 22,
     "num_attention_heads": 4096,
     "num_key_value_heads": 4096,
@@ -32,41 +53,70 @@ LIMITS: dict[str, int] = {
     "num_local_experts": 4096,
     "num_experts": 4096,
     "n_routed_experts": 4096,
+    "n_shared_experts": 64,
+    "num_experts_per_tok": 4096,
+    "experts_per_token": 4096,
     "max_position_embeddings": 1 << 26,
+    "kv_lora_rank": 65536,
+    "q_lora_rank": 65536,
+    "qk_nope_head_dim": 4096,
+    "qk_rope_head_dim": 4096,
+    "v_head_dim": 4096,
+    "index_n_heads": 4096,
+    "index_head_dim": 4096,
+    "index_topk": 1 << 26,
+    "first_k_dense_replace": 1024,
+    "moe_layer_freq": 1024,
+    "decoder_sparse_step": 1024,
+    "interleave_moe_layer_step": 1024,
+    "full_attention_interval": 1024,
+    "num_nextn_predict_layers": 16,
+    "mtp_num_hidden_layers": 16,
+    "sliding_window": 1 << 26,
+    "sliding_window_pattern": 1024,
+    "attention_chunk_size": 1 << 26,
+    "linear_num_key_heads": 4096,
+    "linear_num_value_heads": 4096,
+    "linear_key_head_dim": 4096,
+    "linear_value_head_dim": 4096,
+    "linear_conv_kernel_dim": 64,
+    "rotary_dim": 4096,
 }
+DEFAULT_LIMIT = 1 << 24
+# Lists a config may carry (layer_types, moe_layers, ...) never need more entries than
+# layers; MAX_LIST bounds them before the layer count is known.
+MAX_LIST = LIMITS["num_hidden_layers"] + 16
+# The largest released models hold about 2.4 trillion parameters and a few tens of
+# thousands of tensors; a config past these is refused before any sizing.
+MAX_TOTAL_PARAMS = 10**14
+MAX_TENSORS = 200_000
 
 
 class _Cfg:
-    """Typed, error-naming access to a config dict."""
+    """Typed, bounded, error-naming access to a config dict."""
 
     def __init__(self, raw: Config, prefix: str = "config") -> None:
         self.raw = raw
         self.prefix = prefix
 
-    def int(self, key: str, default: int | None = None) -> int:
+    def int(self, key: str, default: builtins.int | None = None) -> builtins.int:
         value = self.raw.get(key)
         if value is None:
             if default is None:
                 raise EngineError(f"config.json lacks '{key}', needed to size this model", key)
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise EngineError(f"config '{key}' must be a whole number, got {value!r}", key)
-        if value < 0:
-            raise EngineError(f"config '{key}' must not be negative, got {value!r}", key)
-        if key in LIMITS and value > LIMITS[key]:
-            raise EngineError(f"config '{key}' = {value} is beyond any real model", key)
-        return int(value)
+        return _whole(value, key, LIMITS.get(key, DEFAULT_LIMIT))
 
-    def pos(self, key: str, default: int | None = None) -> int:
+    def pos(self, key: str, default: builtins.int | None = None) -> builtins.int:
         value = self.int(key, default)
         if value <= 0:
             raise EngineError(f"config '{key}' must be positive, got {value!r}", key)
         return value
 
-    def opt_int(self, key: str) -> int | None:
+    def opt_int(self, key: str) -> builtins.int | None:
         return None if self.raw.get(key) is None else self.int(key)
 
-    def bool(self, key: str, default: bool) -> bool:
+    def bool(self, key: str, default: builtins.bool) -> builtins.bool:
         value = self.raw.get(key, default)
         if value is None:
             return default
@@ -74,13 +124,47 @@ class _Cfg:
             raise EngineError(f"config '{key}' must be true or false, got {value!r}", key)
         return value
 
-    def list(self, key: str) -> list[Any] | None:
+    def list(self, key: str) -> builtins.list[Any] | None:
         value = self.raw.get(key)
         if value is None:
             return None
         if not isinstance(value, list):
             raise EngineError(f"config '{key}' must be a list, got {type(value).__name__}", key)
+        if len(value) > MAX_LIST:
+            raise EngineError(
+                f"config '{key}' lists {len(value):,} entries; no model has more than "
+                f"{MAX_LIST - 16:,} layers",
+                key,
+            )
         return value
+
+    def layer_set(self, key: str, n_layer: builtins.int) -> frozenset[builtins.int] | None:
+        """A list of layer numbers (``moe_layers``, ``mlp_only_layers``), each checked."""
+        values = self.list(key)
+        if values is None:
+            return None
+        layers = frozenset(_whole(v, key, n_layer - 1) for v in values)
+        return layers
+
+    def flags(self, key: str) -> builtins.list[builtins.int] | None:
+        """A per-layer list of 0/1 (or booleans), such as ``no_rope_layers``."""
+        values = self.list(key)
+        if values is None:
+            return None
+        return [_whole(v, key, 1) for v in values]
+
+
+def _whole(value: Any, key: str, limit: int) -> int:
+    """``value`` as a whole number in ``0..limit``, or an EngineError naming ``key``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EngineError(f"config '{key}' must be a whole number, got {value!r}", key)
+    if isinstance(value, float) and (not isfinite(value) or value != int(value)):
+        raise EngineError(f"config '{key}' must be a whole number, got {value!r}", key)
+    if value < 0:
+        raise EngineError(f"config '{key}' must not be negative, got {value!r}", key)
+    if value > limit:
+        raise EngineError(f"config '{key}' = {value} is beyond any real model", key)
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +180,34 @@ class _Attn:
 
 
 class _Builder:
-    """Accumulates tensors in GGUF naming."""
+    """Accumulates tensors in GGUF naming, within the work budget."""
 
     def __init__(self) -> None:
         self.tensors: list[Tensor] = []
+        self.n_params = 0
 
     def add(self, name: str, *shape: int, layer: int | None = None) -> None:
         if layer is not None:
             name = f"blk.{layer}.{name}"
-        self.tensors.append(Tensor(name, tuple(shape), layer))
+        if any(d <= 0 for d in shape):
+            raise EngineError(
+                f"this config gives tensor {name} a zero dimension {tuple(shape)}", "config"
+            )
+        tensor = Tensor(name, tuple(shape), layer)
+        self.n_params += tensor.n_elements
+        if self.n_params > MAX_TOTAL_PARAMS:
+            raise EngineError(
+                f"this config describes more than {MAX_TOTAL_PARAMS:.0e} parameters "
+                f"(reached at tensor {name}); no real model is that large",
+                "config",
+            )
+        if len(self.tensors) >= MAX_TENSORS:
+            raise EngineError(
+                f"this config describes more than {MAX_TENSORS:,} tensors; no real model "
+                "has that many",
+                "num_hidden_layers",
+            )
+        self.tensors.append(tensor)
 
     def norm(self, name: str, width: int, layer: int | None = None) -> None:
         self.add(f"{name}.weight", width, layer=layer)
@@ -159,15 +262,35 @@ class _Builder:
 
 
 def _text_config(config: Config) -> Config:
-    """Multimodal configs (Gemma 3, Llama 4, Mistral 3) keep the LLM under ``text_config``."""
+    """Multimodal configs (Gemma 3, Llama 4, Mistral 3, Qwen3.5, Kimi K2.5) keep the LLM
+    under ``text_config``; the release-wide keys are carried over when it lacks them."""
     text = config.get("text_config")
     if isinstance(text, Mapping):
         merged = dict(text)
-        for key in ("torch_dtype", "quantization_config", "tie_word_embeddings"):
+        for key in ("torch_dtype", "dtype", "quantization_config", "tie_word_embeddings"):
             if key not in merged and key in config:
                 merged[key] = config[key]
         return merged
     return config
+
+
+def _is_int4_pack(quant: Mapping[str, Any]) -> bool:
+    """compressed-tensors "pack-quantized" 4-bit integer weights (Kimi K2 Thinking and
+    K2.5 release their routed experts this way, quantization-aware trained)."""
+    if str(quant.get("quant_method", "")).lower() != "compressed-tensors":
+        return False
+    if quant.get("format") != "pack-quantized":
+        return False
+    groups = quant.get("config_groups")
+    if not isinstance(groups, Mapping):
+        return False
+    for group in groups.values():
+        weights = group.get("weights") if isinstance(group, Mapping) else None
+        if not isinstance(weights, Mapping):
+            return False
+        if weights.get("num_bits") != 4 or weights.get("type", "int") != "int":
+            return False
+    return bool(groups)
 
 
 def native_dtype(cfg: Config) -> str:
@@ -178,8 +301,39 @@ def native_dtype(cfg: Config) -> str:
             return "fp8"
         if method == "mxfp4":
             return "mxfp4"
+        if _is_int4_pack(quant):
+            return "int4"
     dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "bfloat16").lower()
     return {"bfloat16": "bf16", "float16": "f16", "float32": "f32"}.get(dtype, "bf16")
+
+
+def rope_scaling(c: _Cfg) -> RopeScaling | None:
+    """The config's rope scaling (``rope_scaling`` or transformers 5's ``rope_parameters``),
+    which the converter writes into the GGUF; ``None`` when absent or the default."""
+    raw = c.raw.get("rope_scaling")
+    if not isinstance(raw, Mapping):
+        raw = c.raw.get("rope_parameters")
+    if not isinstance(raw, Mapping):
+        return None
+    method = str(raw.get("rope_type") or raw.get("type") or "default").lower()
+    if method == "default":
+        return None
+    factor = raw.get("factor", 1.0)
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not isfinite(factor):
+        raise EngineError(
+            f"config rope_scaling factor must be a number, got {factor!r}", "rope_scaling"
+        )
+    if not 0 < factor <= 4096:
+        raise EngineError(
+            f"config rope_scaling factor {factor} is beyond any real model", "rope_scaling"
+        )
+    original = raw.get("original_max_position_embeddings")
+    original_context = (
+        _whole(original, "rope_scaling", LIMITS["max_position_embeddings"]) or None
+        if original is not None
+        else None
+    )
+    return RopeScaling(method, float(factor), original_context)
 
 
 def _attn(c: _Cfg, n_embd: int, **flags: bool) -> _Attn:
@@ -192,6 +346,12 @@ def _attn(c: _Cfg, n_embd: int, **flags: bool) -> _Attn:
             "num_key_value_heads",
         )
     head_dim = c.opt_int("head_dim") or n_embd // n_head
+    if head_dim <= 0:
+        raise EngineError(
+            f"hidden_size ({n_embd}) is smaller than num_attention_heads ({n_head}) and no "
+            "head_dim is given",
+            "head_dim",
+        )
     return _Attn(n_head, n_head_kv, head_dim, head_dim, **flags)
 
 
@@ -239,6 +399,7 @@ def _finish(
             f"{n_expert_used} experts per token but only {n_expert} experts",
             "num_experts_per_tok",
         )
+    status, note = llama_cpp_support(gguf_arch)
     return Architecture(
         model_type=str(c.raw.get("model_type", "")),
         gguf_arch=gguf_arch,
@@ -258,6 +419,9 @@ def _finish(
         mla=mla,
         n_mtp_layers=n_mtp_layers,
         notes=notes,
+        rope_scaling=rope_scaling(c),
+        llama_cpp_status=status,
+        llama_cpp_note=note,
     )
 
 
@@ -318,6 +482,15 @@ def _qwen2(c: _Cfg) -> Architecture:
 
 def _qwen3(c: _Cfg) -> Architecture:
     return _llama_like(c, "qwen3", qk_norm=True)
+
+
+def _qwen3_vl(c: _Cfg) -> Architecture:
+    """Qwen3-VL's language model: Qwen3's tensors under llama.cpp's "qwen3vl" architecture
+    (conversion/qwen3vl.py ``Qwen3VLTextModel``, src/models/qwen3vl.cpp at 0c1e57098); the
+    vision tower and its deepstack mergers ship in the mmproj file."""
+    arch = _llama_like(c, "qwen3vl", qk_norm=True)
+    vision = "Vision tower ships as a separate mmproj file and is not counted."
+    return replace(arch, notes=(*arch.notes, vision))
 
 
 def _phi3(c: _Cfg) -> Architecture:
@@ -393,8 +566,9 @@ def _gemma3(c: _Cfg) -> Architecture:
 
 
 def _qwen_moe(c: _Cfg, gguf_arch: str) -> Architecture:
-    """Qwen1.5/2-MoE (shared expert, qkv bias) and Qwen3-MoE (qk-norm, no shared expert)."""
-    qwen3 = gguf_arch == "qwen3moe"
+    """Qwen1.5/2-MoE (shared expert, qkv bias) and Qwen3-MoE / Qwen3-VL-MoE (qk-norm, no
+    shared expert)."""
+    qwen3 = gguf_arch in ("qwen3moe", "qwen3vlmoe")
     n_embd = c.pos("hidden_size")
     n_layer = c.pos("num_hidden_layers")
     n_vocab = c.pos("vocab_size")
@@ -403,7 +577,7 @@ def _qwen_moe(c: _Cfg, gguf_arch: str) -> Architecture:
     n_ff_exp = c.pos("moe_intermediate_size")
     n_ff_shexp = 0 if qwen3 else c.int("shared_expert_intermediate_size", 0)
     step = c.pos("decoder_sparse_step", 1)
-    dense_layers = set(c.list("mlp_only_layers") or [])
+    dense_layers = c.layer_set("mlp_only_layers", n_layer) or frozenset()
     a = _attn(c, n_embd, q_bias=not qwen3, kv_bias=not qwen3, qk_norm=qwen3)
     tied = c.bool("tie_word_embeddings", False)
     b = _Builder()
@@ -435,17 +609,47 @@ def _qwen3_moe(c: _Cfg) -> Architecture:
     return _qwen_moe(c, "qwen3moe")
 
 
+def _qwen3_vl_moe(c: _Cfg) -> Architecture:
+    """Qwen3-VL-MoE's language model: Qwen3-MoE's tensors as llama.cpp "qwen3vlmoe"."""
+    arch = _qwen_moe(c, "qwen3vlmoe")
+    vision = "Vision tower ships as a separate mmproj file and is not counted."
+    return replace(arch, notes=(*arch.notes, vision))
+
+
+def _nextn(b: _Builder, il: int, n_embd: int, n_vocab: int, *, own_head: bool) -> None:
+    """A multi-token-prediction block's own tensors (``model.layers.N.eh_proj`` ...);
+    ``own_head``: the checkpoint also stores the block's copy of the embedding table and
+    output head (DeepSeek V3's MTP module does), which the converter writes too."""
+    b.linear("nextn.eh_proj", 2 * n_embd, n_embd, il)
+    for norm in ("nextn.enorm", "nextn.hnorm", "nextn.shared_head_norm"):
+        b.norm(norm, n_embd, il)
+    if own_head:
+        b.add("nextn.embed_tokens.weight", n_embd, n_vocab, layer=il)
+        b.add("nextn.shared_head_head.weight", n_embd, n_vocab, layer=il)
+
+
 def _deepseek(c: _Cfg) -> Architecture:
-    """DeepSeek V2/V3/R1 and Kimi K2 (llama.cpp "deepseek2"): MLA + shared/routed experts.
+    """DeepSeek V2/V3/R1, Kimi K2 (llama.cpp "deepseek2"), DeepSeek V3.2 ("deepseek32") and
+    GLM-5 ("glm-dsa"): MLA + shared/routed experts, plus the DSA lightning indexer on V3.2
+    and GLM-5.
 
     The MLA up-projection is stored split as ``attn_k_b``/``attn_v_b`` (llama.cpp
     PR #12801, April 2025); the KV cache holds the 576-wide latent, K only
-    (PR #19067). Multi-token-prediction layers are not converted.
+    (PR #19067). "deepseek2" converts without the multi-token-prediction layer
+    (``skip_mtp`` in conversion/deepseek.py); "deepseek32" and "glm-dsa" keep it
+    (``DeepseekV32Model``, conversion/glm.py ``GlmMoeDsaModel``) but give it no KV cells
+    in the main context. Indexer tensors: ``src/models/deepseek32.cpp`` and
+    ``src/models/glm-dsa.cpp``; indexer key cache: ``src/llama-kv-cache-dsa.cpp``
+    (ggml-org/llama.cpp 0c1e57098).
     """
     n_embd = c.pos("hidden_size")
-    n_layer = c.pos("num_hidden_layers")
+    n_layer_main = c.pos("num_hidden_layers")
     n_vocab = c.pos("vocab_size")
     n_head = c.pos("num_attention_heads")
+    model_type = str(c.raw.get("model_type", ""))
+    glm_dsa = model_type == "glm_moe_dsa"
+    dsa = glm_dsa or model_type == "deepseek_v32" or "index_topk" in c.raw
+    gguf_arch = "glm-dsa" if glm_dsa else ("deepseek32" if dsa else "deepseek2")
     mla = MlaDims(
         q_lora_rank=c.opt_int("q_lora_rank"),
         kv_lora_rank=c.pos("kv_lora_rank"),
@@ -460,17 +664,27 @@ def _deepseek(c: _Cfg) -> Architecture:
     first_dense = c.int("first_k_dense_replace", 0)
     freq = c.pos("moe_layer_freq", 1)
     has_bias = c.raw.get("topk_method") == "noaux_tc"  # V3: e_score_correction_bias
+    n_nextn = c.int("num_nextn_predict_layers", 0) if dsa else 0
+    n_layer = n_layer_main + n_nextn
+    index_heads = c.pos("index_n_heads") if dsa else 0
+    index_dim = c.pos("index_head_dim") if dsa else 0
+    index_topk = c.pos("index_topk") if dsa else 0
     q_dim = n_head * (mla.qk_nope_head_dim + mla.qk_rope_head_dim)
+    q_lora = mla.q_lora_rank or 0
+    if dsa and not q_lora:
+        raise EngineError(
+            "the DSA indexer reads the q_lora latent: set 'q_lora_rank'", "q_lora_rank"
+        )
     tied = c.bool("tie_word_embeddings", False)
     b = _Builder()
     b.embeddings(n_embd, n_vocab, tied)
     n_moe = 0
     for il in range(n_layer):
         b.norm("attn_norm", n_embd, il)
-        if mla.q_lora_rank:
-            b.linear("attn_q_a", n_embd, mla.q_lora_rank, il)
-            b.norm("attn_q_a_norm", mla.q_lora_rank, il)
-            b.linear("attn_q_b", mla.q_lora_rank, q_dim, il)
+        if q_lora:
+            b.linear("attn_q_a", n_embd, q_lora, il)
+            b.norm("attn_q_a_norm", q_lora, il)
+            b.linear("attn_q_b", q_lora, q_dim, il)
         else:
             b.linear("attn_q", n_embd, q_dim, il)
         b.linear("attn_kv_a_mqa", n_embd, mla.kv_lora_rank + mla.qk_rope_head_dim, il)
@@ -479,29 +693,54 @@ def _deepseek(c: _Cfg) -> Architecture:
         b.add("attn_v_b.weight", mla.kv_lora_rank, mla.v_head_dim, n_head, layer=il)
         b.linear("attn_output", n_head * mla.v_head_dim, n_embd, il)
         b.norm("ffn_norm", n_embd, il)
+        if dsa:
+            b.norm("indexer.k_norm", index_dim, il)
+            b.add("indexer.k_norm.bias", index_dim, layer=il)
+            b.linear("indexer.proj", n_embd, index_heads, il)
+            b.linear("indexer.attn_k", n_embd, index_dim, il)
+            b.linear("indexer.attn_q_b", q_lora, index_heads * index_dim, il)
         if not n_expert or il < first_dense or il % freq:
             b.dense_ffn(il, n_embd, c.pos("intermediate_size"))
-            continue
-        n_moe += 1
-        b.experts(il, n_embd, n_ff_exp, n_expert)
-        if has_bias:
-            b.add("exp_probs_b.bias", n_expert, layer=il)
-        if n_shared:
-            b.shared_expert(il, n_embd, n_ff_exp * n_shared)
-    kv = [KvLayer("mla", mla.kv_lora_rank + mla.qk_rope_head_dim, 0)] * n_layer
+        else:
+            n_moe += 1
+            b.experts(il, n_embd, n_ff_exp, n_expert)
+            if has_bias:
+                b.add("exp_probs_b.bias", n_expert, layer=il)
+            if n_shared:
+                b.shared_expert(il, n_embd, n_ff_exp * n_shared)
+        if il >= n_layer_main:
+            _nextn(b, il, n_embd, n_vocab, own_head=not glm_dsa)
+    latent = mla.kv_lora_rank + mla.qk_rope_head_dim
+    kv = (
+        [KvLayer("dsa", latent, 0, index_width=index_dim, top_k=index_topk)] * n_layer_main
+        if dsa
+        else [KvLayer("mla", latent, 0)] * n_layer_main
+    )
+    notes = [
+        "KV cache: current llama.cpp caches only the MLA latent (K, 576 wide); GGUFs "
+        "converted before April 2025 cache full K/V and need far more.",
+    ]
+    if dsa:
+        notes.append(
+            "DeepSeek sparse attention: each token also caches a lightning-indexer key and "
+            f"attends only the top {index_topk:,} earlier tokens."
+        )
+    if n_nextn:
+        notes.append(
+            "The multi-token-prediction layer is stored in the GGUF and counted in its "
+            "size, not in the parameter count."
+        )
     return _finish(
-        c, b, gguf_arch="deepseek2", n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
+        c, b, gguf_arch=gguf_arch, n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
         n_head=n_head, kv_layers=kv, tied=tied, n_expert=n_expert, n_expert_used=n_used,
-        n_expert_shared=n_shared, n_moe_layers=n_moe, mla=mla,
-        notes=(
-            "KV cache: current llama.cpp caches only the MLA latent (K, 576 wide); GGUFs "
-            "converted before April 2025 cache full K/V and need far more.",
-        ),
+        n_expert_shared=n_shared, n_moe_layers=n_moe, mla=mla, n_mtp_layers=n_nextn,
+        notes=tuple(notes),
     )  # fmt: skip
 
 
 def _glm4_moe(c: _Cfg) -> Architecture:
-    """GLM-4.5: GQA with qkv bias, first dense layers, shared + routed experts, MTP layer kept."""
+    """GLM-4.5/4.6/4.7: GQA with qkv bias, first dense layers, shared + routed experts,
+    MTP layer kept (without KV cells in the main context)."""
     n_embd = c.pos("hidden_size")
     n_vocab = c.pos("vocab_size")
     n_layer_main = c.pos("num_hidden_layers")
@@ -522,7 +761,8 @@ def _glm4_moe(c: _Cfg) -> Architecture:
     n_moe = 0
     for il in range(n_layer):
         b.attention(il, n_embd, a)
-        b.norm("ffn_norm", n_embd, il)
+        # GLM4-MoE names its pre-FFN norm post_attention_norm (src/models/glm4-moe.cpp)
+        b.norm("post_attention_norm", n_embd, il)
         if il < first_dense:
             b.dense_ffn(il, n_embd, c.pos("intermediate_size"))
         else:
@@ -532,12 +772,10 @@ def _glm4_moe(c: _Cfg) -> Architecture:
             if n_shared:
                 b.shared_expert(il, n_embd, n_ff_exp * n_shared)
         if il >= n_layer_main:  # multi-token-prediction head, kept by the converter
-            b.linear("nextn.eh_proj", 2 * n_embd, n_embd, il)
-            for norm in ("nextn.enorm", "nextn.hnorm", "nextn.shared_head_norm"):
-                b.norm(norm, n_embd, il)
+            _nextn(b, il, n_embd, n_vocab, own_head=False)
     return _finish(
         c, b, gguf_arch="glm4moe", n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
-        n_head=a.n_head, kv_layers=[_full(a)] * n_layer, tied=tied, n_expert=n_expert,
+        n_head=a.n_head, kv_layers=[_full(a)] * n_layer_main, tied=tied, n_expert=n_expert,
         n_expert_used=n_used, n_expert_shared=n_shared, n_moe_layers=n_moe,
         n_mtp_layers=n_nextn,
         notes=(
@@ -545,6 +783,44 @@ def _glm4_moe(c: _Cfg) -> Architecture:
             "size, not in the parameter count.",
         ),
     )  # fmt: skip
+
+
+def _minimax_m2(c: _Cfg) -> Architecture:
+    """MiniMax-M2 ("minimax-m2"): GQA with full-width q/k norms, 256 routed experts with a
+    routing bias and no shared expert (``src/models/minimax-m2.cpp``,
+    ``conversion/minimax.py`` ``MiniMaxM2Model`` at ggml-org/llama.cpp 0c1e57098)."""
+    n_embd = c.pos("hidden_size")
+    n_layer = c.pos("num_hidden_layers")
+    n_vocab = c.pos("vocab_size")
+    n_expert = c.pos("num_local_experts")
+    n_used = c.pos("num_experts_per_tok")
+    n_ff_exp = c.pos("intermediate_size")
+    a = _attn(c, n_embd)
+    tied = c.bool("tie_word_embeddings", False)
+    b = _Builder()
+    b.embeddings(n_embd, n_vocab, tied)
+    for il in range(n_layer):
+        b.attention(il, n_embd, a)
+        b.norm("attn_q_norm", a.n_head * a.head_dim_k, il)
+        b.norm("attn_k_norm", a.n_head_kv * a.head_dim_k, il)
+        b.norm("ffn_norm", n_embd, il)
+        b.experts(il, n_embd, n_ff_exp, n_expert)
+        b.add("exp_probs_b.bias", n_expert, layer=il)
+    return _finish(
+        c, b, gguf_arch="minimax-m2", n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
+        n_head=a.n_head, kv_layers=[_full(a)] * n_layer, tied=tied, n_expert=n_expert,
+        n_expert_used=n_used, n_moe_layers=n_layer,
+    )  # fmt: skip
+
+
+def _mistral3(c: _Cfg) -> Architecture:
+    """Mistral Small 3.1/3.2, Devstral Small 2 (``Mistral3ForConditionalGeneration``): the
+    text part converts to llama.cpp's "mistral3" architecture with llama's tensors
+    (``conversion/mistral3.py`` ``Ministral3Model``, ``src/models/mistral3.cpp``); the
+    Pixtral vision tower ships as a separate mmproj file."""
+    arch = _llama_like(c, "mistral3")
+    vision = "Vision tower ships as a separate mmproj file and is not counted."
+    return replace(arch, notes=(*arch.notes, vision))
 
 
 def _gpt_oss(c: _Cfg) -> Architecture:
@@ -589,9 +865,9 @@ def _llama4(c: _Cfg) -> Architecture:
     n_ff_exp = c.pos("intermediate_size")
     n_ff_dense = c.pos("intermediate_size_mlp")
     step = c.pos("interleave_moe_layer_step", 1)
-    moe_layers = c.list("moe_layers") or list(range(step - 1, n_layer, step))
+    moe_layers = c.layer_set("moe_layers", n_layer) or frozenset(range(step - 1, n_layer, step))
     chunk = c.pos("attention_chunk_size", 8192)
-    no_rope = c.list("no_rope_layers")
+    no_rope = c.flags("no_rope_layers")
     a = _attn(c, n_embd, q_bias=c.bool("attention_bias", False))
     tied = c.bool("tie_word_embeddings", False)
     b = _Builder()
@@ -617,16 +893,34 @@ def _llama4(c: _Cfg) -> Architecture:
 
 
 def _qwen3_next(c: _Cfg) -> Architecture:
-    """Qwen3-Next: one gated full-attention layer in every ``full_attention_interval``,
-    the rest Gated DeltaNet linear attention with a fixed f32 state; 512 experts + shared."""
+    """Qwen3-Next ("qwen3next") and Qwen3.5 ("qwen35", "qwen35moe"): one gated
+    full-attention layer in every ``full_attention_interval`` (or as ``layer_types``
+    says), the rest Gated DeltaNet linear attention with a fixed f32 state; MoE with a
+    shared expert, or a dense FFN (Qwen3.5 dense). Linear layers are written as
+    ``attn_qkv`` + ``attn_gate`` (conversion/qwen.py ``Qwen3NextModel``); the
+    multi-token-prediction layer is kept (``_QwenMtpMixin``): Qwen3.5 configs count it
+    in ``mtp_num_hidden_layers``, Qwen3-Next checkpoints ship one without saying so in
+    the config. Tensor shapes: ``src/models/qwen3next.cpp``, ``qwen35.cpp``,
+    ``qwen35moe.cpp`` (ggml-org/llama.cpp 0c1e57098).
+    """
+    model_type = str(c.raw.get("model_type", ""))
+    qwen35 = model_type.startswith("qwen3_5")
     n_embd = c.pos("hidden_size")
-    n_layer = c.pos("num_hidden_layers")
+    n_layer_main = c.pos("num_hidden_layers")
     n_vocab = c.pos("vocab_size")
-    n_expert = c.pos("num_experts")
-    n_used = c.pos("num_experts_per_tok")
-    n_ff_exp = c.pos("moe_intermediate_size")
-    n_ff_shexp = c.int("shared_expert_intermediate_size", 0)
+    moe = not qwen35 or "num_experts" in c.raw
+    n_expert = c.pos("num_experts") if moe else 0
+    n_used = c.pos("num_experts_per_tok") if moe else 0
+    n_ff_exp = c.pos("moe_intermediate_size") if moe else 0
+    n_ff_shexp = c.int("shared_expert_intermediate_size", 0) if moe else 0
+    n_ff = 0 if moe else c.pos("intermediate_size")
     interval = c.pos("full_attention_interval", 4)
+    types = _layer_types(c, n_layer_main) or [
+        "full_attention" if (il + 1) % interval == 0 else "linear_attention"
+        for il in range(n_layer_main)
+    ]
+    n_nextn = c.int("mtp_num_hidden_layers", 0 if qwen35 else 1)
+    n_layer = n_layer_main + n_nextn
     a = _attn(c, n_embd, qk_norm=True)
     k_heads = c.pos("linear_num_key_heads")
     v_heads = c.pos("linear_num_value_heads")
@@ -641,7 +935,7 @@ def _qwen3_next(c: _Cfg) -> Architecture:
     kv: list[KvLayer] = []
     for il in range(n_layer):
         b.norm("attn_norm", n_embd, il)
-        if (il + 1) % interval == 0:
+        if il >= n_layer_main or types[il] != "linear_attention":
             # gated attention: q_proj also emits the output gate (2 × heads × head_dim)
             b.linear("attn_q", n_embd, 2 * a.n_head * a.head_dim_k, il)
             b.linear("attn_k", n_embd, a.n_head_kv * a.head_dim_k, il)
@@ -649,10 +943,16 @@ def _qwen3_next(c: _Cfg) -> Architecture:
             b.linear("attn_output", a.n_head * a.head_dim_v, n_embd, il)
             b.norm("attn_q_norm", a.head_dim_k, il)
             b.norm("attn_k_norm", a.head_dim_k, il)
-            kv.append(_full(a))
+            if il < n_layer_main:
+                kv.append(_full(a))
         else:
-            b.linear("ssm_in", n_embd, conv_dim + value_width, il)
-            b.linear("ssm_beta_alpha", n_embd, 2 * v_heads, il)
+            b.linear("attn_qkv", n_embd, conv_dim, il)
+            b.linear("attn_gate", n_embd, value_width, il)
+            if qwen35:
+                b.linear("ssm_beta", n_embd, v_heads, il)
+                b.linear("ssm_alpha", n_embd, v_heads, il)
+            else:
+                b.linear("ssm_beta_alpha", n_embd, 2 * v_heads, il)
             b.add("ssm_conv1d.weight", conv_kernel, conv_dim, layer=il)
             b.add("ssm_dt.bias", v_heads, layer=il)
             b.add("ssm_a", v_heads, layer=il)
@@ -661,15 +961,29 @@ def _qwen3_next(c: _Cfg) -> Architecture:
             state = (conv_kernel - 1) * conv_dim + v_heads * k_dim * v_dim
             kv.append(KvLayer("recurrent", 0, 0, state_elements=state))
         b.norm("post_attention_norm", n_embd, il)
-        b.experts(il, n_embd, n_ff_exp, n_expert)
-        if n_ff_shexp:
-            b.add("ffn_gate_inp_shexp.weight", n_embd, layer=il)
-            b.shared_expert(il, n_embd, n_ff_shexp)
+        if moe:
+            b.experts(il, n_embd, n_ff_exp, n_expert)
+            if n_ff_shexp:
+                b.add("ffn_gate_inp_shexp.weight", n_embd, layer=il)
+                b.shared_expert(il, n_embd, n_ff_shexp)
+        else:
+            b.dense_ffn(il, n_embd, n_ff)
+        if il >= n_layer_main:
+            _nextn(b, il, n_embd, n_vocab, own_head=False)
+    gguf_arch = ("qwen35moe" if moe else "qwen35") if qwen35 else "qwen3next"
+    notes = ["Linear-attention layers keep a fixed-size state instead of a growing KV cache."]
+    if qwen35:
+        notes.append("Vision tower (if any) ships as a separate mmproj file and is not counted.")
+    if n_nextn:
+        notes.append(
+            "The multi-token-prediction layer is stored in the GGUF and counted in its "
+            "size, not in the parameter count."
+        )
     return _finish(
-        c, b, gguf_arch="qwen3next", n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
+        c, b, gguf_arch=gguf_arch, n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
         n_head=a.n_head, kv_layers=kv, tied=tied, n_expert=n_expert, n_expert_used=n_used,
-        n_expert_shared=1 if n_ff_shexp else 0, n_moe_layers=n_layer,
-        notes=("Linear-attention layers keep a fixed-size state instead of a growing KV cache.",),
+        n_expert_shared=1 if n_ff_shexp else 0, n_moe_layers=n_layer_main if moe else 0,
+        n_mtp_layers=n_nextn, notes=tuple(notes),
     )  # fmt: skip
 
 
@@ -677,38 +991,75 @@ _BUILDERS: dict[str, Callable[[_Cfg], Architecture]] = {
     "llama": _llama,
     "mistral": _llama,
     "mixtral": _llama,
+    "mistral3": _mistral3,
     "qwen2": _qwen2,
     "qwen3": _qwen3,
     "qwen2_moe": _qwen2_moe,
     "qwen3_moe": _qwen3_moe,
+    "qwen3_vl": _qwen3_vl,
+    "qwen3_vl_text": _qwen3_vl,
+    "qwen3_vl_moe": _qwen3_vl_moe,
+    "qwen3_vl_moe_text": _qwen3_vl_moe,
     "qwen3_next": _qwen3_next,
+    "qwen3_5": _qwen3_next,
+    "qwen3_5_text": _qwen3_next,
+    "qwen3_5_moe": _qwen3_next,
+    "qwen3_5_moe_text": _qwen3_next,
     "gemma2": _gemma2,
     "gemma3": _gemma3,
     "gemma3_text": _gemma3,
     "phi3": _phi3,
     "deepseek_v2": _deepseek,
     "deepseek_v3": _deepseek,
+    "deepseek_v32": _deepseek,
     "kimi_k2": _deepseek,
+    "kimi_k25": _deepseek,
+    "glm_moe_dsa": _deepseek,
     "gpt_oss": _gpt_oss,
     "llama4": _llama4,
     "llama4_text": _llama4,
     "glm4_moe": _glm4_moe,
+    "minimax_m2": _minimax_m2,
 }
 
 SUPPORTED_MODEL_TYPES = tuple(sorted(_BUILDERS))
 
+# llama.cpp architecture names the engine builds -> (status, note with its source).
+# Each is registered in src/llama-arch.cpp (LLM_ARCH_NAMES) of ggml-org/llama.cpp at
+# commit 0c1e57098 and converted by convert_hf_to_gguf.py at that commit; a builder for
+# an architecture missing there gets UNSUPPORTED and _NOT_IN_LLAMA_CPP.
+_LLAMA_CPP_TREE = "github:ggml-org/llama.cpp src/llama-arch.cpp @0c1e57098"
+_NOT_IN_LLAMA_CPP = (
+    "Mainline llama.cpp has no loader for this architecture "
+    f"({_LLAMA_CPP_TREE}); the figures are what a GGUF would need once it does."
+)
+LLAMA_CPP_SUPPORT: dict[str, tuple[str, str]] = {
+    name: (SUPPORTED, f"Loaded by mainline llama.cpp as '{name}' ({_LLAMA_CPP_TREE}).")
+    for name in (
+        "llama", "mistral3", "qwen2", "qwen3", "qwen2moe", "qwen3moe", "qwen3vl", "qwen3vlmoe",
+        "qwen3next", "qwen35",
+        "qwen35moe", "gemma2", "gemma3", "phi3", "deepseek2", "deepseek32", "glm-dsa",
+        "gpt-oss", "llama4", "glm4moe", "minimax-m2",
+    )
+}  # fmt: skip
 
-def _builder_for(cfg: Config) -> Callable[[_Cfg], Architecture]:
-    model_type = cfg.get("model_type")
+
+def llama_cpp_support(gguf_arch: str) -> tuple[str, str]:
+    """(status, note with source) for a llama.cpp architecture name."""
+    return LLAMA_CPP_SUPPORT.get(gguf_arch, (UNSUPPORTED, _NOT_IN_LLAMA_CPP))
+
+
+def _builder_for(model_type: Any, cfg: Config) -> Callable[[_Cfg], Architecture]:
     if not isinstance(model_type, str) or not model_type:
         raise EngineError("config.json has no 'model_type'", "model_type")
     builder = _BUILDERS.get(model_type)
     if builder is None:
         # Kimi K2 and other DeepSeek-V3 derivatives may carry their own model_type.
-        if "DeepseekV3ForCausalLM" in (cfg.get("architectures") or []):
+        architectures = cfg.get("architectures")
+        if isinstance(architectures, list) and "DeepseekV3ForCausalLM" in architectures:
             return _deepseek
         raise EngineError(
-            f"model_type '{model_type}' is not supported; supported: "
+            f"model_type '{model_type[:80]}' is not supported; supported: "
             + ", ".join(SUPPORTED_MODEL_TYPES),
             "model_type",
         )
@@ -716,14 +1067,27 @@ def _builder_for(cfg: Config) -> Callable[[_Cfg], Architecture]:
 
 
 def parse_config(config: Config) -> Architecture:
-    """Build the :class:`Architecture` of a Hugging Face ``config.json`` (already parsed)."""
+    """Build the :class:`Architecture` of a Hugging Face ``config.json`` (already parsed).
+
+    Multimodal wrappers (``gemma3``, ``mistral3``, ``qwen3_5_moe``, ``kimi_k25``,
+    ``llama4``) are sized from their ``text_config`` by the wrapper's family; the vision
+    tower is a separate mmproj file.
+    """
     if not isinstance(config, Mapping):
         raise EngineError("config must be a JSON object", "config")
+    if "text_config" in config and not isinstance(config["text_config"], Mapping | None):
+        raise EngineError("config 'text_config' must be a JSON object", "text_config")
     text = _text_config(config)
-    if "model_type" not in text and "model_type" in config:
-        text = {**text, "model_type": config["model_type"]}
-    builder = _builder_for(text)
-    arch = builder(_Cfg(text))
-    if config.get("model_type") and arch.model_type != config["model_type"]:
-        arch = replace(arch, model_type=str(config["model_type"]))
+    outer = config.get("model_type")
+    inner = text.get("model_type") if text is not config else None
+    if isinstance(outer, str) and outer in _BUILDERS:
+        builder = _BUILDERS[outer]
+    else:
+        builder = _builder_for(inner if inner is not None else outer, text)
+    # The wrapper's family decides how the text model converts; the text model's own
+    # type (qwen3_5_moe_text, kimi_k2 ...) tells the family which variant it is.
+    model_type = inner if isinstance(inner, str) and inner in _BUILDERS else outer
+    arch = builder(_Cfg({**text, "model_type": model_type}))
+    if isinstance(outer, str) and outer and arch.model_type != outer:
+        arch = replace(arch, model_type=outer)
     return arch

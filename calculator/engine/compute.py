@@ -8,7 +8,9 @@ ikawrakow/ik_llama.cpp PR #237 and gpustack/gguf-parser-go
 
 * logits: ``n_vocab × n_ubatch × 4`` bytes;
 * attention scores without flash attention: ``cells × n_ubatch × n_head × 4`` bytes
-  (40+ GiB for DeepSeek R1 at 160K); with flash attention this term vanishes;
+  (40+ GiB for DeepSeek R1 at 160K), ``cells`` being the most any layer's attention
+  kind scores (sliding layers their window, DSA layers their top-k, recurrent layers
+  none; :mod:`calculator.engine.attention`); with flash attention this term vanishes;
 * FFN intermediates: ``n_ubatch × width × 4`` for gate and up (MoE: the experts used);
 * a handful of ``n_embd``-wide activations.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from calculator.engine.attention import kind_of
 from calculator.engine.kv_cache import DEFAULT_UBATCH, pad
 from calculator.engine.types import Architecture
 
@@ -49,6 +52,13 @@ def compute_buffer_bytes(
     """Compute buffer of one device at ``context`` cells of attention per sequence."""
     logits = arch.n_vocab * n_ubatch * F32
     ffn = 2 * _ffn_width(arch) * n_ubatch * F32
-    attention = 0 if flash_attention else pad(context) * n_ubatch * arch.n_head * F32
+    attention = 0
+    if not flash_attention:
+        cells = pad(context)
+        scored = max(
+            (kind_of(layer).score_cells(layer, cells, n_ubatch) for layer in arch.kv_layers),
+            default=cells,
+        )
+        attention = scored * n_ubatch * arch.n_head * F32
     activations = EMBD_ACTIVATIONS * arch.n_embd * n_ubatch * F32
     return max(logits, ffn + attention) + activations

@@ -10,8 +10,15 @@ Rules (ggml-org/llama.cpp ``src/llama-kv-cache.cpp``, ``src/llama-kv-cache-iswa.
 * MLA layers (DeepSeek, Kimi) keep the 576-wide latent as K and no V since
   PR #19067 (January 2026); ``legacy_mla`` sizes GGUFs converted before
   PR #12801 (April 2025), which cache full per-head K and V;
+* DeepSeek sparse attention layers add a K-only lightning-indexer key per cell
+  (``src/llama-kv-cache-dsa.cpp`` at ggml-org/llama.cpp 0c1e57098);
 * recurrent / linear-attention layers keep a fixed f32 state per sequence;
+* multi-token-prediction layers get no cell in the main context (the trunk never
+  attends them; ``llama_model::create_memory`` in ``src/llama-model.cpp``);
 * with ``parallel`` sequences (llama-server ``-np``) each sequence gets its own cells.
+
+What each kind of layer holds and reads is the behaviour of its attention kind
+(:mod:`calculator.engine.attention`); this module only turns elements into bytes.
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from calculator.engine.types import Architecture, EngineError, KvLayer
+from calculator.engine.attention import KV_PAD, kind_of, pad
+from calculator.engine.types import Architecture, EngineError
 
-KV_PAD = 256
+__all__ = ["DEFAULT_UBATCH", "KV_PAD", "KV_TYPES", "KvCache", "kv_cache", "kv_read_bytes", "pad"]
+
 DEFAULT_UBATCH = 512
 
 # cache type → (values per block, bytes per block), from ggml/src/ggml-common.h
@@ -36,10 +45,6 @@ KV_TYPES: dict[str, tuple[int, int]] = {
     "q4_0": (32, 18),
     "iq4_nl": (32, 18),
 }
-
-
-def pad(n: int, multiple: int = KV_PAD) -> int:
-    return -(-n // multiple) * multiple
 
 
 def row_bytes(kv_type: str, width: int) -> int:
@@ -68,19 +73,6 @@ class KvCache:
         return self.k_bytes + self.v_bytes + self.state_bytes
 
 
-def _layer_cells(layer: KvLayer, cells: int, n_ubatch: int) -> int:
-    if layer.kind == "sliding" and layer.window:
-        return min(cells, pad(layer.window + n_ubatch))
-    return cells
-
-
-def _widths(arch: Architecture, layer: KvLayer, legacy_mla: bool) -> tuple[int, int]:
-    if layer.kind == "mla" and legacy_mla and arch.mla:
-        m = arch.mla
-        return arch.n_head * (m.qk_nope_head_dim + m.qk_rope_head_dim), arch.n_head * m.v_head_dim
-    return layer.k_width, layer.v_width
-
-
 @lru_cache(maxsize=4096)
 def kv_cache(
     arch: Architecture,
@@ -96,18 +88,16 @@ def kv_cache(
         raise EngineError("context must be a positive number of tokens", "context")
     if parallel <= 0:
         raise EngineError("parallel must be at least 1", "parallel")
+    row_bytes(kv_type, 0)  # an unknown cache type fails even for a cache-less model
     cells = pad(context)
     k = v = state = 0
     for layer in arch.kv_layers:
-        if layer.kind == "recurrent":
-            state += layer.state_elements * 4 * parallel
-            continue
-        k_width, v_width = _widths(arch, layer, legacy_mla)
-        n = _layer_cells(layer, cells, n_ubatch) * parallel
-        k_row = row_bytes(kv_type, k_width) if k_width else 0
-        v_row = row_bytes(kv_type, v_width) if v_width else 0
-        k += k_row * n
-        v += v_row * n
+        kind = kind_of(layer)
+        state += kind.state_elements(layer) * 4 * parallel
+        n = kind.cells(layer, cells, n_ubatch) * parallel
+        k_width, v_width = kind.widths(layer, arch.mla, arch.n_head, legacy_mla)
+        k += row_bytes(kv_type, k_width) * n
+        v += row_bytes(kv_type, v_width) * n
     return KvCache(cells, k, v, state)
 
 
@@ -116,10 +106,7 @@ def kv_read_bytes(arch: Architecture, context: int, kv_type: str = "f16") -> int
     """Bytes of KV cache one decode step reads at ``context`` tokens of history."""
     total = 0
     for layer in arch.kv_layers:
-        if layer.kind == "recurrent":
-            total += layer.state_elements * 4
-            continue
-        span = min(context, layer.window) if layer.kind == "sliding" and layer.window else context
-        widths = _widths(arch, layer, legacy_mla=False)
-        total += sum(row_bytes(kv_type, w) for w in widths if w) * span
+        kind = kind_of(layer)
+        total += kind.state_elements(layer) * 4
+        total += sum(row_bytes(kv_type, w) * rows for w, rows in kind.read_widths(layer, context))
     return total

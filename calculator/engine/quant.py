@@ -25,9 +25,13 @@ Sizes are tensor data only; a GGUF file adds its metadata (vocabulary, chat temp
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from math import ceil
 
+from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+from calculator.engine.attention import kind_of
 from calculator.engine.types import Architecture, EngineError, Tensor
 
 LLAMA_CPP_COMMIT = "007dbbf3fd17eefe9b47fee45f48f7ba5e62b714"
@@ -46,37 +50,16 @@ class GgmlType:
         return self.type_size * 8 / self.block_size
 
 
-# Block structs and their static_asserts in ggml-org/llama.cpp ggml/src/ggml-common.h
-# (QK_K = 256); F32/F16/BF16 from ggml/src/ggml.c type_traits.
+# The types llama-quantize writes for the presets below. Block sizes come from llama.cpp's
+# own gguf package (gguf.constants.GGML_QUANT_SIZES, the Python twin of the block structs
+# in ggml/src/ggml-common.h), not from a hand-kept copy.
+_TYPE_NAMES = (
+    "F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K",
+    "Q5_K", "Q6_K", "IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S",
+    "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4",
+)  # fmt: skip
 GGML_TYPES: dict[str, GgmlType] = {
-    t.name: t
-    for t in (
-        GgmlType("F32", 1, 4),
-        GgmlType("F16", 1, 2),
-        GgmlType("BF16", 1, 2),
-        GgmlType("Q4_0", 32, 18),  # d f16 + 16 B of nibbles
-        GgmlType("Q4_1", 32, 20),  # d, m f16 + 16 B
-        GgmlType("Q5_0", 32, 22),  # d + qh[4] + qs[16]
-        GgmlType("Q5_1", 32, 24),  # d, m + qh[4] + qs[16]
-        GgmlType("Q8_0", 32, 34),  # d + 32 int8
-        GgmlType("Q2_K", 256, 84),  # scales[16] + qs[64] + d, dmin
-        GgmlType("Q3_K", 256, 110),  # hmask[32] + qs[64] + scales[12] + d
-        GgmlType("Q4_K", 256, 144),  # d, dmin + scales[12] + qs[128]
-        GgmlType("Q5_K", 256, 176),  # d, dmin + scales[12] + qh[32] + qs[128]
-        GgmlType("Q6_K", 256, 210),  # ql[128] + qh[64] + scales[16] + d
-        GgmlType("IQ1_S", 256, 50),  # d + qs[32] + qh[16]
-        GgmlType("IQ1_M", 256, 56),  # qs[32] + qh[16] + scales[8]
-        GgmlType("IQ2_XXS", 256, 66),  # d + qs[64]
-        GgmlType("IQ2_XS", 256, 74),  # d + qs[64] + scales[8]
-        GgmlType("IQ2_S", 256, 82),  # d + qs[64] + qh[8] + scales[8]
-        GgmlType("IQ3_XXS", 256, 98),  # d + qs[96]
-        GgmlType("IQ3_S", 256, 110),  # d + qs[64] + qh[8] + signs[32] + scales[4]
-        GgmlType("IQ4_NL", 32, 18),  # d + qs[16]
-        GgmlType("IQ4_XS", 256, 136),  # d + scales_h + scales_l[4] + qs[128]
-        GgmlType("TQ1_0", 256, 54),  # qs[48] + qh[4] + d
-        GgmlType("TQ2_0", 256, 66),  # qs[64] + d
-        GgmlType("MXFP4", 32, 17),  # E8M0 scale + 16 B of E2M1 pairs
-    )
+    name: GgmlType(name, *GGML_QUANT_SIZES[GGMLQuantizationType[name]]) for name in _TYPE_NAMES
 }
 
 # Safetensors FP8 (e4m3) weight: one byte each; its float32 block scales are separate
@@ -286,12 +269,80 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ReleaseType:
+    """A label naming a model's official GGUF release format rather than a preset: it is
+    valid only for models released in ``native_dtype`` and sizes as ``preset``."""
+
+    name: str
+    native_dtype: str
+    preset: str
+    description: str
+    source: str
+
+
+# gpt-oss is released with MXFP4 experts; its official GGUFs (ggml-org/gpt-oss-20b-GGUF,
+# ggml-org/gpt-oss-120b-GGUF) are llama.cpp file type MXFP4_MOE (general.file_type 38):
+# experts MXFP4, the other matrices Q8_0, norms and routers F32 (the 120b log in
+# ggml-org/llama.cpp#15112 counts q8_0 146, mxfp4 108, f32 433 tensors).
+RELEASE_TYPES: dict[str, ReleaseType] = {
+    "MXFP4": ReleaseType(
+        "MXFP4",
+        native_dtype="mxfp4",
+        preset="MXFP4_MOE",
+        description="The official MXFP4 release: experts in MXFP4 as trained, the rest Q8_0.",
+        source="https://github.com/ggml-org/llama.cpp/issues/15112",
+    ),
+}
+
+
+def canonical_quant(label: str) -> str:
+    """A quant name as users write it (``q4_k_m``, `` Mxfp4``) in its canonical spelling
+    (``Q4_K_M``, ``MXFP4``); an unknown name is an EngineError naming ``quant``."""
+    if not isinstance(label, str):
+        raise EngineError("quant must be a name such as Q4_K_M", "quant")
+    name = label.strip().upper()
+    if name in PRESETS or name in RELEASE_TYPES:
+        return name
+    valid = ", ".join([*RELEASE_TYPES, *PRESETS])
+    shown = label.strip()[:40]
+    raise EngineError(f"unknown quantization '{shown}'; valid: {valid}", "quant")
+
+
 def get_preset(name: str) -> Preset:
-    try:
-        return PRESETS[name.upper()]
-    except KeyError:
-        valid = ", ".join(PRESETS)
-        raise EngineError(f"unknown quantization '{name}'; valid: {valid}", "quant") from None
+    """The llama-quantize preset a quant name sizes as (case-insensitive; a release type
+    such as MXFP4 gives the preset of that release, valid for the models released in it:
+    see :func:`resolve_quant`)."""
+    canonical = canonical_quant(name)
+    release = RELEASE_TYPES.get(canonical)
+    return PRESETS[release.preset if release else canonical]
+
+
+def resolve_quant(arch: Architecture, label: str) -> str:
+    """The preset ``label`` means for this model: a release type (MXFP4) is its release's
+    preset for models released in that format and an EngineError naming ``quant`` for
+    any other model."""
+    canonical = canonical_quant(label)
+    release = RELEASE_TYPES.get(canonical)
+    if release is None:
+        return canonical
+    if arch.native_dtype != release.native_dtype:
+        raise EngineError(
+            f"{release.name} names the official {release.name} release, and this model is "
+            f"released in {arch.native_dtype}; choose a llama-quantize preset such as "
+            f"{release.preset} or Q4_K_M",
+            "quant",
+        )
+    return release.preset
+
+
+def default_quant(arch: Architecture) -> str:
+    """The quant a page starts on: the official release type where the model was released
+    quantized (MXFP4 for gpt-oss), else the usual llama-quantize default Q4_K_M."""
+    for release in RELEASE_TYPES.values():
+        if arch.native_dtype == release.native_dtype:
+            return release.name
+    return "Q4_K_M"
 
 
 def canonical_quant(label: str) -> str:
@@ -396,7 +447,11 @@ _F32_IN_SOURCE = (
 )
 
 # The 16-bit type convert_hf_to_gguf.py writes for each release dtype (FP8 is dequantized).
-_SOURCE_FLOAT = {"bf16": "BF16", "f16": "F16", "f32": "F32", "fp8": "BF16", "mxfp4": "BF16"}
+# compressed-tensors INT4 (Kimi K2 Thinking / K2.5 experts) is dequantized to BF16 too
+# (dequant_packed in conversion/base.py, ggml-org/llama.cpp 0c1e57098).
+_SOURCE_FLOAT = {
+    "bf16": "BF16", "f16": "F16", "f32": "F32", "fp8": "BF16", "mxfp4": "BF16", "int4": "BF16",
+}  # fmt: skip
 
 
 def _n_dims(shape: tuple[int, ...]) -> int:
@@ -462,7 +517,7 @@ def _n_gqa(arch: Architecture) -> int:
         return arch.n_head
     shapes = {t.name: t.shape for t in arch.tensors}
     for layer, kv in enumerate(arch.kv_layers):
-        if kv.kind == "recurrent" or kv.k_width == 0:
+        if not kind_of(kv).grows_with_context or kv.k_width == 0:
             continue
         q = shapes.get(f"blk.{layer}.attn_q.weight")
         qkv = shapes.get(f"blk.{layer}.attn_qkv.weight")
@@ -825,8 +880,8 @@ def _slot_types(prep: _Prepared, preset_name: str, imatrix: bool) -> tuple[str, 
     return types
 
 
-def _resolve(preset: str, imatrix: bool | None) -> tuple[str, bool]:
-    p = get_preset(preset)
+def _resolve(arch: Architecture, preset: str, imatrix: bool | None) -> tuple[str, bool]:
+    p = PRESETS[resolve_quant(arch, preset)]
     return p.name, p.needs_imatrix if imatrix is None else imatrix
 
 
@@ -838,7 +893,7 @@ def tensor_type(
     ``imatrix`` says whether an importance matrix was used; ``None`` means "only if the
     preset requires one".
     """
-    name, use_imatrix = _resolve(preset, imatrix)
+    name, use_imatrix = _resolve(arch, preset, imatrix)
     prep = _prepare(arch)
     index = prep.index_of.get(tensor.name)
     if index is None:
@@ -881,8 +936,9 @@ class WeightsBreakdown:
 
 
 def weights_bytes(arch: Architecture, preset: str, imatrix: bool | None = None) -> WeightsBreakdown:
-    """Size ``arch`` quantized with ``preset`` (cached per arch object and preset)."""
-    name, use_imatrix = _resolve(preset, imatrix)
+    """Size ``arch`` quantized with ``preset`` (cached per arch object and preset); any
+    spelling :func:`canonical_quant` accepts, and MXFP4 for models released in it."""
+    name, use_imatrix = _resolve(arch, preset, imatrix)
     prep = _prepare(arch)
     result = prep.breakdowns.get((name, use_imatrix))
     if result is None:
@@ -931,7 +987,11 @@ def _breakdown(arch: Architecture, prep: _Prepared, preset: str, imatrix: bool) 
 # inference/model.py); embeddings, lm_head, norms and the router stay BF16, and the
 # router's e_score_correction_bias (exp_probs_b) is float32.
 _FP8_BLOCK = 128
-_NATIVE_FLOAT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "fp8": 2, "mxfp4": 2}
+_NATIVE_FLOAT_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "fp8": 2, "mxfp4": 2, "int4": 2}
+# compressed-tensors pack-quantized INT4, group size 32 (Kimi K2 Thinking, K2.5): eight
+# 4-bit values per int32 (weight_packed) and one BF16 scale per 32 (weight_scale).
+_INT4_GROUP = 32
+_INT4_GROUP_BYTES = _INT4_GROUP // 2 + 2
 
 
 def _is_fp8_linear(t: Tensor) -> bool:
@@ -950,6 +1010,9 @@ def native_weights_bytes(arch: Architecture) -> int:
 
     bf16/f16: 2 bytes a parameter, f32: 4. fp8: see above. mxfp4 (gpt-oss): routed-expert
     matrices in MXFP4, 17 bytes per 32 weights (E8M0 scale included), everything else BF16.
+    int4 (Kimi K2 Thinking, K2.5): routed-expert matrices in INT4 with a BF16 scale per 32
+    weights (18 bytes per 32), everything else BF16 (the config ignores attention, shared
+    experts, dense FFNs and lm_head).
     """
     dtype = arch.native_dtype
     try:
@@ -960,6 +1023,8 @@ def native_weights_bytes(arch: Architecture) -> int:
     for t in arch.tensors:
         if dtype == "mxfp4" and _native_expert_mxfp4(arch, t):
             total += tensor_bytes(t, "MXFP4")
+        elif dtype == "int4" and t.is_expert and t.name.endswith(".weight"):
+            total += ceil(t.n_elements / _INT4_GROUP) * _INT4_GROUP_BYTES
         elif dtype == "fp8" and _is_fp8_linear(t):
             row_length, n_rows = t.shape[0], t.shape[1]
             stack = t.n_elements // (row_length * n_rows)
@@ -970,3 +1035,60 @@ def native_weights_bytes(arch: Architecture) -> int:
         else:
             total += float_bytes * t.n_elements
     return total
+
+
+# --------------------------------------------------------------------------------------
+# A published file's own tensor list (parsed GGUF header)
+# --------------------------------------------------------------------------------------
+
+
+def file_breakdown(
+    label: str, tensors: Iterable[tuple[str, str | int, tuple[int, ...]]]
+) -> WeightsBreakdown:
+    """The weights breakdown of a published GGUF from its tensor-info list.
+
+    ``tensors`` is what a GGUF reader gives (gguf.GGUFReader's ``tensors``: name, type
+    and shape in GGUF order); the type may be a GGML type name or its
+    ``GGMLQuantizationType`` number. Sizes follow the same block sizes as predictions.
+    """
+    total = experts = token_embd = output = n_params = 0
+    by_type: dict[str, int] = {}
+    layers: dict[int, int] = {}
+    for name, type_id, shape in tensors:
+        try:
+            ggml = GGMLQuantizationType(type_id) if isinstance(type_id, int) else None
+            type_name = ggml.name if ggml is not None else str(type_id).upper()
+            block, size = GGML_QUANT_SIZES[GGMLQuantizationType[type_name]]
+        except (KeyError, ValueError):
+            raise EngineError(f"unknown GGML type {type_id!r} for {name}", "tensor") from None
+        dims = tuple(int(d) for d in shape)
+        if not dims or any(d <= 0 for d in dims) or dims[0] % block:
+            raise EngineError(f"tensor {name} has an impossible shape {dims}", "tensor")
+        elements = 1
+        for d in dims:
+            elements *= d
+        nbytes = elements // block * size
+        n_params += elements
+        total += nbytes
+        by_type[type_name] = by_type.get(type_name, 0) + nbytes
+        if "_exps" in name:
+            experts += nbytes
+        if name == "token_embd.weight":
+            token_embd += nbytes
+        elif name == "output.weight":
+            output += nbytes
+        layer = _block_of(name)
+        if layer >= 0:
+            layers[layer] = layers.get(layer, 0) + nbytes
+    n_layers = max(layers, default=-1) + 1
+    return WeightsBreakdown(
+        preset=label,
+        total_bytes=total,
+        n_params=n_params,
+        bytes_by_type=tuple(sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
+        expert_bytes=experts,
+        non_expert_bytes=total - experts,
+        token_embd_bytes=token_embd,
+        output_bytes=output,
+        layer_bytes=tuple(layers.get(i, 0) for i in range(n_layers)),
+    )

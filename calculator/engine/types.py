@@ -13,7 +13,8 @@ from functools import lru_cache
 from math import prod
 from typing import Literal
 
-AttentionKind = Literal["full", "sliding", "mla", "recurrent"]
+# Names registered in calculator.engine.attention.KINDS, whose objects carry the behaviour.
+KindName = Literal["full", "sliding", "mla", "dsa", "recurrent"]
 
 
 class EngineError(ValueError):
@@ -73,14 +74,19 @@ class KvLayer:
     ``k_width``/``v_width`` are ``n_head_kv * head_dim`` (MLA: the latent
     ``kv_lora_rank + qk_rope_head_dim`` for K and no V in current llama.cpp).
     Sliding layers cap their cells at ``window`` (+ micro-batch). Recurrent
-    layers hold ``state_elements`` f32 values regardless of context.
+    layers hold ``state_elements`` f32 values regardless of context. DeepSeek
+    sparse attention (``dsa``) also keeps an ``index_width`` indexer key per cell
+    and attends ``top_k`` latents per token. The behaviour of each ``kind`` lives
+    in :mod:`calculator.engine.attention`.
     """
 
-    kind: AttentionKind
+    kind: KindName
     k_width: int
     v_width: int
     window: int | None = None
     state_elements: int = 0
+    index_width: int = 0
+    top_k: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,37 @@ class MlaDims:
     qk_nope_head_dim: int
     qk_rope_head_dim: int
     v_head_dim: int
+
+
+@dataclass(frozen=True, slots=True)
+class RopeScaling:
+    """The config's ``rope_scaling`` as the converter writes it into the GGUF: llama.cpp
+    applies it without any flag (``method`` "yarn", "linear", "llama3", "longrope" ...)."""
+
+    method: str
+    factor: float
+    original_context: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContextLimits:
+    """How long a context the model runs at, as released.
+
+    ``native``: tokens it handles with no extra flag (the GGUF carries any rope scaling
+    in the config). ``extended``: the longest context its publisher documents, reached
+    with ``method`` rope scaling by ``factor`` (flags llama.cpp needs above ``native``;
+    :func:`calculator.engine.context.rope_flags`). ``source`` cites the documentation.
+    """
+
+    native: int
+    extended: int
+    method: str | None = None
+    factor: float | None = None
+    source: str = ""
+
+
+SUPPORTED = "supported"
+UNSUPPORTED = "unsupported"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -118,6 +155,12 @@ class Architecture:
     mla: MlaDims | None = None
     n_mtp_layers: int = 0  # trailing multi-token-prediction layers stored in the GGUF
     notes: tuple[str, ...] = field(default=())
+    rope_scaling: RopeScaling | None = None
+    documented_context: ContextLimits | None = None  # from the model card (context.py)
+    # Whether mainline llama.cpp can load this architecture, with the note (and its
+    # source) a page shows instead of inventing numbers when it cannot.
+    llama_cpp_status: str = SUPPORTED
+    llama_cpp_note: str = ""
 
     @property
     def is_moe(self) -> bool:
@@ -129,7 +172,15 @@ class Architecture:
 
     @property
     def active_params(self) -> int:
-        """Parameters touched per token: routed experts count ``n_expert_used/n_expert``."""
+        """Parameters a token computes with: routed experts count ``n_expert_used/n_expert``;
+        the input embedding table does not count (a token reads one row of it) unless it
+        doubles as the output matrix.
+
+        This is how OpenAI's gpt-oss model card (5.13B active for gpt-oss-120b: MLP,
+        attention and the unembedding) and DeepSeek's README_WEIGHTS (36.6B activated for
+        V3, "including 0.9B for the output Head") count. Mistral's Mixtral figure (12.9B)
+        also counts the embedding table, 0.13B more than this count.
+        """
         return _param_counts(self)[1]
 
 
@@ -138,6 +189,7 @@ def _param_counts(arch: Architecture) -> tuple[int, int]:
     """(total, active) over the language model proper: published parameter counts leave
     out multi-token-prediction layers, although GGUF files store them."""
     first_mtp = arch.n_layer - arch.n_mtp_layers
+    tied = not any(t.name == "output.weight" for t in arch.tensors)
     total = active = 0
     for t in arch.tensors:
         if t.layer is not None and t.layer >= first_mtp:
@@ -145,6 +197,6 @@ def _param_counts(arch: Architecture) -> tuple[int, int]:
         total += t.n_elements
         if t.is_expert and arch.n_expert:
             active += t.n_elements * arch.n_expert_used // arch.n_expert
-        else:
+        elif t.name != "token_embd.weight" or tied:
             active += t.n_elements
     return total, active

@@ -2,9 +2,10 @@
 
 import pytest
 
-from calculator.engine.architecture import parse_config
+from calculator.engine.architecture import LLAMA_CPP_SUPPORT, llama_cpp_support, parse_config
 from calculator.engine.kv_cache import kv_cache
-from calculator.engine.quant import weights_bytes
+from calculator.engine.quant import native_weights_bytes, weights_bytes
+from tests.calculator.builders import deepseek_r1_config
 
 
 def gemma3_text(**kw):
@@ -92,3 +93,148 @@ def test_llama_like_families_parse_and_count_parameters(model_type):
     arch = parse_config(config)
     assert arch.total_params > 2 * 256 * 1024
     assert arch.is_moe == (model_type == "mixtral")
+
+
+# --- families added with llama.cpp 0c1e57098 ------------------------------------------
+
+
+def v32_config(**kw):
+    """deepseek-ai/DeepSeek-V3.2 config.json, the fields that size it."""
+    fields = {"model_type": "deepseek_v32", "architectures": ["DeepseekV32ForCausalLM"],
+              "index_n_heads": 64, "index_head_dim": 128, "index_topk": 2048}  # fmt: skip
+    return deepseek_r1_config(**{**fields, **kw})
+
+
+def test_v32_adds_the_lightning_indexer_to_every_layer():
+    v32, r1 = parse_config(v32_config()), parse_config(deepseek_r1_config())
+    shapes = {t.name: t.shape for t in v32.tensors}
+    assert shapes["blk.5.indexer.proj.weight"] == (7168, 64)
+    assert shapes["blk.5.indexer.attn_k.weight"] == (7168, 128)
+    assert shapes["blk.5.indexer.attn_q_b.weight"] == (1536, 64 * 128)
+    assert shapes["blk.5.indexer.k_norm.bias"] == (128,)
+    per_layer = 128 + 128 + 7168 * 64 + 7168 * 128 + 1536 * 64 * 128
+    assert v32.total_params - r1.total_params == 61 * per_layer
+    assert (v32.gguf_arch, v32.llama_cpp_status) == ("deepseek32", "supported")
+
+
+def test_v32_keeps_its_mtp_layer_in_the_file_but_not_in_the_count_or_the_cache():
+    arch = parse_config(v32_config())
+    assert arch.n_layer == 62 and arch.n_mtp_layers == 1
+    names = {t.name for t in arch.tensors if t.layer == 61}
+    assert {"blk.61.nextn.eh_proj.weight", "blk.61.nextn.embed_tokens.weight",
+            "blk.61.nextn.shared_head_head.weight"} <= names  # fmt: skip
+    assert len(arch.kv_layers) == 61
+    mtp = sum(t.n_elements for t in arch.tensors if t.layer == 61)
+    assert sum(t.n_elements for t in arch.tensors) - arch.total_params == mtp
+
+
+def test_glm5_is_glm_dsa_with_wider_mla_heads():
+    config = v32_config(model_type="glm_moe_dsa", hidden_size=6144, num_attention_heads=64,
+                        num_key_value_heads=64, q_lora_rank=2048, qk_nope_head_dim=192,
+                        v_head_dim=256, index_n_heads=32, num_hidden_layers=78,
+                        intermediate_size=12288, vocab_size=154880)  # fmt: skip
+    arch = parse_config(config)
+    shapes = {t.name: t.shape for t in arch.tensors}
+    assert arch.gguf_arch == "glm-dsa"
+    assert shapes["blk.0.attn_k_b.weight"] == (192, 512, 64)
+    assert shapes["blk.0.attn_v_b.weight"] == (512, 256, 64)
+    assert "blk.78.nextn.embed_tokens.weight" not in shapes
+
+
+def test_minimax_m2_norms_q_and_k_over_all_heads_and_routes_with_a_bias():
+    config = {
+        "model_type": "minimax_m2", "hidden_size": 3072, "num_hidden_layers": 2,
+        "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128,
+        "intermediate_size": 1536, "num_local_experts": 256, "num_experts_per_tok": 8,
+        "vocab_size": 200064, "max_position_embeddings": 196608,
+    }  # fmt: skip
+    arch = parse_config(config)
+    shapes = {t.name: t.shape for t in arch.tensors}
+    assert shapes["blk.0.attn_q_norm.weight"] == (48 * 128,)
+    assert shapes["blk.0.attn_k_norm.weight"] == (8 * 128,)
+    assert shapes["blk.0.exp_probs_b.bias"] == (256,)
+    assert not any("shexp" in name for name in shapes)
+    assert (arch.gguf_arch, arch.n_expert, arch.n_expert_used) == ("minimax-m2", 256, 8)
+
+
+def test_mistral3_is_sized_from_its_text_config_as_llama_cpp_mistral3():
+    text = {
+        "model_type": "ministral3", "hidden_size": 512, "intermediate_size": 1024,
+        "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 64,
+        "num_hidden_layers": 2, "vocab_size": 1024, "max_position_embeddings": 393216,
+        "rope_parameters": {"factor": 48.0, "original_max_position_embeddings": 8192,
+                            "rope_type": "yarn"},
+    }  # fmt: skip
+    wrapped = {"model_type": "mistral3", "text_config": text, "tie_word_embeddings": False,
+               "vision_config": {"hidden_size": 1024, "num_hidden_layers": 24}}  # fmt: skip
+    arch = parse_config(wrapped)
+    plain = parse_config({**text, "model_type": "mistral"})
+    assert arch.gguf_arch == "mistral3" and plain.gguf_arch == "llama"
+    assert arch.total_params == plain.total_params
+    assert arch.rope_scaling is not None
+    assert (arch.rope_scaling.method, arch.rope_scaling.factor) == ("yarn", 48.0)
+
+
+def qwen35_moe_text(**kw):
+    config = {
+        "model_type": "qwen3_5_moe_text", "hidden_size": 256, "num_hidden_layers": 8,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64,
+        "vocab_size": 1024, "num_experts": 8, "num_experts_per_tok": 2,
+        "moe_intermediate_size": 128, "shared_expert_intermediate_size": 128,
+        "layer_types": (["linear_attention"] * 3 + ["full_attention"]) * 2,
+        "linear_num_key_heads": 2, "linear_num_value_heads": 4, "linear_key_head_dim": 32,
+        "linear_value_head_dim": 32, "linear_conv_kernel_dim": 4, "mtp_num_hidden_layers": 1,
+        "max_position_embeddings": 262144,
+    }  # fmt: skip
+    config.update(kw)
+    return config
+
+
+def test_qwen35_splits_beta_and_alpha_and_keeps_one_mtp_layer():
+    arch = parse_config({"model_type": "qwen3_5_moe", "text_config": qwen35_moe_text()})
+    names = {t.name for t in arch.tensors}
+    assert arch.gguf_arch == "qwen35moe"
+    assert {"blk.0.ssm_beta.weight", "blk.0.ssm_alpha.weight", "blk.0.attn_qkv.weight",
+            "blk.0.attn_gate.weight", "blk.8.nextn.eh_proj.weight"} <= names  # fmt: skip
+    assert "blk.0.ssm_beta_alpha.weight" not in names
+    assert [layer.kind for layer in arch.kv_layers] == (["recurrent"] * 3 + ["full"]) * 2
+
+
+def test_qwen35_dense_has_an_ffn_in_every_layer():
+    text = qwen35_moe_text(model_type="qwen3_5_text", intermediate_size=512)
+    for key in ("num_experts", "num_experts_per_tok", "moe_intermediate_size",
+                "shared_expert_intermediate_size"):  # fmt: skip
+        del text[key]
+    arch = parse_config({"model_type": "qwen3_5", "text_config": text})
+    assert arch.gguf_arch == "qwen35" and not arch.is_moe
+    assert sum(t.role == "ffn_up" for t in arch.tensors) == 9
+
+
+def test_kimi_int4_release_is_sized_from_its_text_config_with_int4_experts():
+    weights = {"num_bits": 4, "type": "int", "group_size": 32, "strategy": "group"}
+    int4 = {"quant_method": "compressed-tensors", "format": "pack-quantized",
+            "config_groups": {"group_0": {"weights": weights}}}  # fmt: skip
+    text = deepseek_r1_config(model_type="kimi_k2", quantization_config=int4,
+                              num_hidden_layers=4, first_k_dense_replace=1)  # fmt: skip
+    arch = parse_config({"model_type": "kimi_k25", "text_config": text})
+    assert (arch.native_dtype, arch.gguf_arch, arch.model_type) == ("int4", "deepseek2", "kimi_k25")
+    experts = sum(t.n_elements for t in arch.tensors if t.is_expert and not t.is_bias)
+    rest = sum(t.n_elements for t in arch.tensors if not t.is_expert)
+    assert native_weights_bytes(arch) == experts // 32 * 18 + 2 * rest
+
+
+def test_qwen3_vl_language_model_has_qwen3_tensors():
+    text = {"model_type": "qwen3_vl_text", "hidden_size": 256, "intermediate_size": 512,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64,
+            "num_hidden_layers": 2, "vocab_size": 1024,
+            "max_position_embeddings": 262144}  # fmt: skip
+    arch = parse_config({"model_type": "qwen3_vl", "text_config": text})
+    assert arch.gguf_arch == "qwen3vl"
+    assert arch.total_params == parse_config({**text, "model_type": "qwen3"}).total_params
+
+
+def test_an_architecture_llama_cpp_lacks_says_so_with_a_source():
+    status, note = llama_cpp_support("rwkv9")
+    assert status == "unsupported"
+    assert "github:ggml-org/llama.cpp" in note
+    assert all(s == "supported" for s, _ in LLAMA_CPP_SUPPORT.values())

@@ -795,7 +795,7 @@ def test_native_mxfp4_experts_cost_17_bytes_per_32_weights_and_the_rest_bf16() -
 
 def test_unknown_native_dtype_raises() -> None:
     arch = llama_like()
-    odd = replace(arch, native_dtype="int4")
+    odd = replace(arch, native_dtype="int3")
     with pytest.raises(EngineError):
         native_weights_bytes(odd)
 

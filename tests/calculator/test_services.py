@@ -46,7 +46,8 @@ def test_derived_figures_come_from_the_engine_on_save(catalog):
     model = LlmModel.objects.get(slug="qwen3-30b-a3b")
     assert model.architecture == LlmModel.MOE
     assert model.total_params == services.architecture_of(model).total_params
-    assert model.context_length == model.config["max_position_embeddings"]
+    # Qwen3's card: 32,768 tokens natively, 131,072 with YaRN x4 (the data file's long_context)
+    assert (model.native_context, model.context_length) == (32768, 131072)
 
 
 def test_invalid_pasted_config_is_a_form_error_on_the_config_field(catalog):

@@ -1,0 +1,102 @@
+"""Every source in the reviewed data files is a public citation a reader can open: a URL
+(``https://...``) or a repository citation with its commit (``github:owner/repo path
+@commit`` or ``github:owner/repo@commit:path``), never research notes or a machine path."""
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA_DIRS = (ROOT / "calculator" / "data", ROOT / "catalog" / "data")
+
+# The files this test holds to the rule; other builders' files join when they are merged.
+COVERED = (
+    "calculator/data/models/*.json",
+    "calculator/data/reference/param_counts.csv",
+    "calculator/data/reference/kv_cache_sizes.csv",
+    "calculator/data/reference/gguf_file_sizes.csv",
+)
+
+_REPO = r"github:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
+_SHA = r"[0-9a-f]{7,40}"
+CITATION = re.compile(rf"^(https://\S+|{_REPO}@{_SHA}:\S+|{_REPO} \S+ @{_SHA}\b)")
+FORBIDDEN = ("research notes", "research-out", "/work/", "../shared", "catalog_hardware.md")
+
+
+def is_citation(source: str) -> bool:
+    """One source field: citations separated by " ; ", each optionally followed by a note."""
+    parts = [part.strip() for part in source.split(" ; ")]
+    return all(CITATION.match(part) for part in parts) and not any(
+        bad in source for bad in FORBIDDEN
+    )
+
+
+def _json_sources(value: object, key: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "config":  # the verbatim config.json is not ours to cite
+                continue
+            yield from _json_sources(v, k)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_sources(item, key)
+    elif isinstance(value, str) and key.endswith(("source", "sources")) and value:
+        yield value
+
+
+def sources_in(path: Path) -> list[str]:
+    if path.suffix == ".json":
+        return list(_json_sources(json.loads(path.read_text())))
+    with path.open(newline="") as handle:
+        return [row["source"] for row in csv.DictReader(handle) if row.get("source")]
+
+
+def covered_files() -> list[Path]:
+    found = [p for d in DATA_DIRS if d.exists() for p in sorted(d.rglob("*"))]
+    return [p for p in found if any(p.relative_to(ROOT).match(g) for g in COVERED)]
+
+
+def test_every_covered_pattern_names_files_that_exist():
+    for pattern in COVERED:
+        assert list(ROOT.glob(pattern)), pattern
+
+
+@pytest.mark.parametrize("path", covered_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_source_is_a_url_or_a_repository_citation(path):
+    sources = sources_in(path)
+    if path.suffix == ".json":
+        assert sources, f"{path.name} cites no source"
+    bad = [s for s in sources if not is_citation(s)]
+    assert bad == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://huggingface.co/Qwen/Qwen3-8B",
+        "github:ggml-org/llama.cpp src/llama-arch.cpp @0c1e57098",
+        "github:inference-sim/inference-sim@77abe3fb:model_configs/x/config.json (verbatim)",
+        "https://a.example/x ; https://b.example/y",
+    ],
+)
+def test_citations_pass(source):
+    assert is_citation(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "research notes, section 3.1",
+        "/work/research-out/models/notes.md",
+        "github:ggml-org/llama.cpp benches/dgx-spark.md",
+        "http://insecure.example/x",
+        "https://ok.example/x ; see research notes",
+        "Config of some model: https://huggingface.co/x",
+    ],
+)
+def test_anything_else_fails(source):
+    assert not is_citation(source)
