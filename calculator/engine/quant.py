@@ -345,14 +345,6 @@ def default_quant(arch: Architecture) -> str:
     return "Q4_K_M"
 
 
-def canonical_quant(label: str) -> str:
-    """The preset a user means, spelled canonically ("q4_k_m " → "Q4_K_M").
-
-    Raises ``EngineError`` (field "quant") for a label that names no preset.
-    """
-    return get_preset(label.strip()).name
-
-
 # --------------------------------------------------------------------------------------
 # Tensor facts the rules need (src/llama-quant.cpp)
 # --------------------------------------------------------------------------------------

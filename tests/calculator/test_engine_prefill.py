@@ -6,11 +6,11 @@ from calculator.engine.prefill import prefill_cost
 from tests.calculator.engine_data import model
 
 
-def test_weights_cost_two_flops_per_active_parameter_outside_the_embedding_table():
+def test_weights_cost_two_flops_per_active_parameter():
+    # active_params already leaves out the input embedding table (a token reads one row)
     llama = model("llama-3.1-8b")
     cost = prefill_cost(llama)
-    embedding = llama.n_vocab * llama.n_embd
-    assert cost.matmul_flops == pytest.approx(2 * (llama.active_params - embedding), rel=1e-3)
+    assert cost.matmul_flops == pytest.approx(2 * llama.active_params, rel=1e-3)
 
 
 def test_moe_weights_count_only_the_experts_a_token_uses():
