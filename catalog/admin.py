@@ -18,7 +18,6 @@ from django.contrib.admin.views.main import ERROR_FLAG
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from catalog import services
@@ -240,18 +239,7 @@ class OfferAdminForm(forms.ModelForm):
 @admin.register(Offer)
 class OfferAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
     form = OfferAdminForm
-    list_display = [
-        "item",
-        "retailer",
-        "item_id",
-        "price",
-        "currency",
-        "availability",
-        "condition",
-        "last_checked",
-        "delisted_at",
-        "last_error",
-    ]
+    list_display = ["item", "retailer", "item_id", "shown_price", "availability", "state"]
     list_filter = [ItemKindFilter, "retailer", "availability", InStockFilter, StaleFilter]
     search_fields = ["item_id", "title", "kit__title", "kit__mpn", "component__name"]
     list_select_related = ["kit", "component", "retailer"]
@@ -260,6 +248,16 @@ class OfferAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
     SYNCED = ["price", "availability", "last_checked", "last_changed", "last_error"]
     ALWAYS_READONLY = ["missed_runs", "delisted_at", "last_changed", "last_error", "sync_note"]
+
+    @admin.display(description="price", ordering="price")
+    def shown_price(self, offer: Offer) -> str:
+        return price_text(offer)
+
+    @admin.display(description="state")
+    def state(self, offer: Offer) -> str:
+        if offer.delisted_at:
+            return f"gone since {offer.delisted_at:%Y-%m-%d}"
+        return offer.last_error or ("used" if offer.condition == Offer.Condition.USED else "")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Offer | None = None) -> list[str]:
         if obj is not None and not obj.retailer.source.accepts_manual_prices:
@@ -314,19 +312,7 @@ class OfferAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
 
 @admin.register(MemoryKit)
 class MemoryKitAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
-    list_display = [
-        "title",
-        "brand",
-        "mpn",
-        "ddr_generation",
-        "speed_mts",
-        "modules",
-        "capacity_gb",
-        "form_factor",
-        "ranks",
-        "ecc",
-        "is_active",
-    ]
+    list_display = ["title", "mpn", "kind", "modules", "ecc"]
     list_filter = [
         "ddr_generation",
         CapacityFilter,
@@ -344,14 +330,19 @@ class MemoryKitAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
     inlines = [OfferInline]
     formfield_overrides = HTTPS_URLS
 
-    @admin.display(description="modules")
+    @admin.display(description="modules", ordering="capacity_gb")
     def modules(self, kit: MemoryKit) -> str:
-        return kit.modules_label
+        return f"{kit.modules_label} = {kit.capacity_gb} GB"
+
+    @admin.display(description="type", ordering="ddr_generation")
+    def kind(self, kit: MemoryKit) -> str:
+        ranks = f" {kit.ranks}R" if kit.ranks else ""
+        return f"{kit.ddr_generation}-{kit.speed_mts} {kit.form_factor}{ranks}"
 
 
 @admin.register(Component)
 class ComponentAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
-    list_display = ["name", "kind", "profile_slug", "mpn", "memory_gb", "covers", "is_active"]
+    list_display = ["name", "kind", "profile_slug", "memory_gb", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "slug", "profile_slug", "mpn", "brand"]
     prepopulated_fields = {"slug": ["name"]}
@@ -393,17 +384,7 @@ class RetailerAdminForm(forms.ModelForm):
 @admin.register(Retailer)
 class RetailerAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
     form = RetailerAdminForm
-    list_display = [
-        "name",
-        "source_kind",
-        "domain",
-        "country",
-        "currency",
-        "requests_per_second",
-        "is_active",
-        "last_run",
-        "syncing_now",
-    ]
+    list_display = ["name", "source_kind", "domain", "currency", "is_active", "last_run"]
     list_filter = ["source_kind", "is_active"]
     search_fields = ["name", "slug", "domain"]
     prepopulated_fields = {"slug": ["name"]}
@@ -415,11 +396,6 @@ class RetailerAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
     def last_run(self, retailer: Retailer) -> str:
         run = retailer.sync_runs.order_by("-requested_at").first()
         return f"{run.get_status_display()} {run.requested_at:%Y-%m-%d %H:%M}" if run else "never"
-
-    @admin.display(description="sync lease until")
-    def syncing_now(self, retailer: Retailer) -> str:
-        until = retailer.sync_lease_until
-        return f"{until:%H:%M:%S}" if until and until > timezone.now() else "—"
 
     @admin.action(description="Sync prices now")
     def sync_prices_now(self, request: HttpRequest, queryset: QuerySet[Retailer]) -> None:
@@ -465,19 +441,7 @@ class RetailerAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
-    list_display = [
-        "retailer",
-        "status",
-        "requested_at",
-        "duration",
-        "runner",
-        "items_seen",
-        "offers_checked",
-        "offers_changed",
-        "offers_failed",
-        "offers_held",
-        "summary",
-    ]
+    list_display = ["retailer", "status", "requested_at", "duration", "counts", "summary"]
     list_filter = ["status", "runner", "retailer"]
     date_hierarchy = "requested_at"
     list_select_related = ["retailer"]
@@ -499,6 +463,13 @@ class SyncRunAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
             return "—"
         seconds = (run.finished_at - run.started_at) / timedelta(seconds=1)
         return f"{seconds:.1f} s"
+
+    @admin.display(description="items")
+    def counts(self, run: SyncRun) -> str:
+        return (
+            f"{run.items_seen} seen, {run.offers_checked} checked, {run.offers_changed} "
+            f"changed, {run.offers_failed} rejected, {run.offers_held} held"
+        )
 
     @admin.display(description="reason / errors")
     def summary(self, run: SyncRun) -> str:
@@ -589,15 +560,7 @@ class HeldPriceAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
 
 @admin.register(PriceBand)
 class PriceBandAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
-    list_display = [
-        "ddr_generation",
-        "form_factor",
-        "currency",
-        "min_per_gb",
-        "max_per_gb",
-        "source",
-        "source_date",
-    ]
+    list_display = ["__str__", "source", "source_date"]
     list_filter = ["ddr_generation", "form_factor", "currency"]
     formfield_overrides = HTTPS_URLS
 
