@@ -100,10 +100,13 @@ class RedisTokenBucket:
         return max(0.0, float(raw) - (now[0] + now[1] / 1_000_000))
 
     def wait(self, deadline: Deadline) -> None:
-        while (wait := self.try_acquire()) > 0:
-            if wait > min(MAX_BLOCK, deadline.remaining()):
-                raise _too_long(wait)
-            time.sleep(min(wait, 5.0))
+        try:
+            while (wait := self.try_acquire()) > 0:
+                if wait > min(MAX_BLOCK, deadline.remaining()):
+                    raise _too_long(wait)
+                time.sleep(min(wait, 5.0))
+        except redis.RedisError as exc:
+            raise TransientSourceError(f"the shared rate limiter is unreachable: {exc}") from exc
 
     def defer(self, seconds: float) -> None:
         if seconds > 0:

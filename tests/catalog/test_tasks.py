@@ -24,6 +24,7 @@ from django.db import connection
 
 from catalog.models import Offer, SyncRun
 from catalog.ratelimit import RedisTokenBucket
+from catalog.sources import Deadline, TransientSourceError
 from catalog.tasks import sync_due_retailers, sync_retailer
 
 from .conftest import TEST_REDIS_URL, Reply, wait_for
@@ -349,3 +350,10 @@ def test_a_sync_whose_pool_process_is_killed_is_redone(prefork_worker, loopback)
     [(holder,)] = database.rows("SELECT sync_lease_holder FROM catalog_retailer")
     assert "lost (killed); the task was redone" in reason
     assert Decimal(str(price)) == Decimal("420.00") and holder == ""
+
+
+def test_an_unreachable_rate_limiter_is_a_transient_failure(settings, test_redis):
+    settings.CATALOG_REDIS_URL = "redis://127.0.0.1:1/0"
+    bucket = RedisTokenBucket("down", rate=1.0)
+    with pytest.raises(TransientSourceError, match="rate limiter is unreachable"):
+        bucket.wait(Deadline(5))
