@@ -269,8 +269,7 @@ class OfferAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
         fields += ["currency", "sync_note", "price", "availability"]
         if obj is None or obj.retailer.source.accepts_manual_prices:
             fields += ["price_date", "price_source_url", "price_note"]
-        return [*fields, "last_checked", "last_changed", "last_error", "missed_runs",
-                "delisted_at"]  # fmt: skip
+        return [*fields, "last_checked", "last_changed", "last_error", "missed_runs", "delisted_at"]
 
     @admin.display(description="where the price comes from")
     def sync_note(self, offer: Offer) -> str:
@@ -425,8 +424,9 @@ class RetailerAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
                 + (f" ({r.reason})" if r.reason else "")
                 for r in result.ran_here
             )
-            failed = any(r.status in (SyncRun.Status.FAILED, SyncRun.Status.REFUSED)
-                         for r in result.ran_here)  # fmt: skip
+            failed = any(
+                r.status in (SyncRun.Status.FAILED, SyncRun.Status.REFUSED) for r in result.ran_here
+            )
             self.message_user(
                 request, intro + outcomes + ".", messages.WARNING if failed else messages.SUCCESS
             )

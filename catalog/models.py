@@ -820,8 +820,16 @@ class HeldPrice(models.Model):
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
 
-    def see_again(self, *, price: Decimal, availability: str, url: str, reason: str, run_id: int,
-                  now: datetime) -> None:  # fmt: skip
+    def see_again(
+        self,
+        *,
+        price: Decimal,
+        availability: str,
+        url: str,
+        reason: str,
+        run_id: int,
+        now: datetime,
+    ) -> None:
         """The sync saw a held price again (maybe a new one): keep one pending hold."""
         self.price, self.availability, self.url = price, availability, url
         self.reason, self.run_id, self.observed_at = reason[:300], run_id, now

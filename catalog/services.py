@@ -388,8 +388,9 @@ def _restore(run: SyncRun, counters: tuple[int, int, int, int, int, int]) -> Non
     del run.errors[n_errors:]
 
 
-def _fetch_and_apply(run: SyncRun, retailer: Retailer, throttle: Throttle | None,
-                     deadline: Deadline) -> None:  # fmt: skip
+def _fetch_and_apply(
+    run: SyncRun, retailer: Retailer, throttle: Throttle | None, deadline: Deadline
+) -> None:
     source_cls = retailer.source
     try:
         parsed = retailer.settings_parsed
@@ -677,5 +678,6 @@ def price_sync_request(*, retailer_ids: list[int], requested_by: Any = None) -> 
         queued, error = result.runs, result.error
         here = [pk for pk in syncing if pk not in {r.retailer_id for r in queued}]
     ran = price_sync_in_process(retailer_ids=here, requested_by=requested_by) if here else []
-    return SyncRequestResult(queued=queued, ran_here=ran, not_syncing=not_syncing,
-                             broker_error=error)  # fmt: skip
+    return SyncRequestResult(
+        queued=queued, ran_here=ran, not_syncing=not_syncing, broker_error=error
+    )
