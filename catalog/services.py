@@ -89,12 +89,14 @@ def offer_create(
     kit: MemoryKit | None = None,
     component: Component | None = None,
     currency: str = "",
+    title: str = "",
 ) -> Offer:
     offer = Offer(
         retailer=retailer,
         kit=kit,
         component=component,
         item_id=item_id,
+        title=title[:200],
         url=url,
         currency=currency or retailer.currency,
     )
@@ -315,7 +317,9 @@ class _Sync:
             if target is None:
                 run.add_error(item.item_id, "matches no kit or component (part number or slug)")
                 return
-            offer = offer_create(retailer=retailer, item_id=item.item_id, url=item.url, **target)
+            offer = offer_create(
+                retailer=retailer, item_id=item.item_id, url=item.url, title=item.title, **target
+            )
             self.offers[item.item_id] = offer
         run.offers_checked += 1
         if item.price is not None:

@@ -105,7 +105,8 @@ def test_unknown_feed_item_is_attached_to_the_kit_with_that_part_number(loopback
     kit = MemoryKitFactory(mpn="CP2K48G56C46U5")
     loopback.routes["/feed.json"] = [feed_reply(feed_item("NEW1", mpn="cp2k48g56c46u5"))]
     sync(retailer)
-    assert Offer.objects.get(retailer=retailer, item_id="NEW1").kit == kit
+    offer = Offer.objects.get(retailer=retailer, item_id="NEW1")
+    assert (offer.kit, offer.title) == (kit, "Kit NEW1")
 
 
 @pytest.mark.parametrize(
