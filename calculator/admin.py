@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from calculator.models import EfficiencyClass, HardwareProfile, LlmModel, SlugRedirect
 
@@ -31,8 +33,28 @@ class LlmModelAdmin(admin.ModelAdmin):
         ("Release", {"fields": ("release_date", "release_date_source")}),
         ("config.json", {"fields": ("config", "source")}),
         ("Derived by the engine", {"fields": readonly_fields}),
+        ("FAQ", {"fields": ("faq_overrides",)}),
     )
     inlines = [SlugRedirectInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "faq_overrides")
+
+    @admin.display(description="FAQ overrides")
+    def faq_overrides(self, obj: LlmModel) -> str:
+        """Links by URL name only: the FAQ app depends on this one, not the other way."""
+        if obj.pk is None:
+            return "Save the model first; then reword its generated FAQ answers here."
+        changelist = reverse("admin:faq_faqentry_changelist") + f"?model__id__exact={obj.pk}"
+        add = reverse("admin:faq_faqentry_add") + f"?model={obj.pk}"
+        count = obj.faq_entries.count()
+        return format_html(
+            '<a href="{}">{} override{} of this model\'s FAQ</a> · <a href="{}">add one</a>',
+            changelist,
+            count,
+            "" if count == 1 else "s",
+            add,
+        )
 
     @admin.display(description="total (B)", ordering="total_params")
     def total_params_b(self, obj: LlmModel) -> str:

@@ -1,42 +1,60 @@
-"""Memory kits, the retailers that sell them, their offers and how prices were synced.
+"""Memory kits and reference components, the retailers that sell them, offers and syncs.
 
 Read vocabulary lives on the QuerySets (``MemoryKit.objects.available()``,
 ``Offer.objects.fresh()``); state changes are model methods
-(``offer.record_observation(...)``, ``run.finish(...)``); multi-step writes are in
-``catalog.services``.
+(``offer.record_observation(...)``, ``run.finish(...)``, ``held.approve(...)``);
+multi-step writes are in ``catalog.services``.
+
+What differs between retailers is behaviour of their price-source class
+(``retailer.source``, from the one table in ``catalog.sources``); models only ask it.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from functools import cached_property
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-# A price older than this is not shown as current (and Amazon's licence allows
-# caching its content for at most this long).
+from catalog.sources import (
+    SOURCES,
+    PriceSource,
+    SettingsError,
+    SourceError,
+    SourceSettings,
+    source_choices,
+    source_class,
+)
+
+# A live price older than this is not shown as current (and Amazon's licence allows
+# caching its content for at most this long). Each source class has its own window
+# (``PriceSource.fresh_for``); this is the one for retailers' live prices.
 FRESHNESS = timedelta(hours=24)
 # A snapshot is written when price/availability changed, or when this much time passed.
 SNAPSHOT_HEARTBEAT = timedelta(days=1)
 
-AMAZON_DISCLAIMER = (
-    "Product prices and availability are accurate as of the date/time indicated and are "
-    "subject to change. Any price and availability information displayed on the retailer's "
-    "site at the time of purchase will apply to the purchase of this product."
-)
-SAMPLE_DISCLAIMER = (
-    "Sample price from a demo feed shipped with this site, not a real offer. "
-    "Check retailers for actual prices."
-)
+# "2Rx8" → 2; "2S2Rx4" (3DS: 2-high stacks, 2 ranks) → 2; "QR" / "DR" / "SR" → 4 / 2 / 1.
+_RANK = re.compile(r"^(?:\d+S)?(?P<ranks>[1248])R|^(?P<letter>[SDQ])R\b", re.IGNORECASE)
+_RANK_LETTERS = {"S": 1, "D": 2, "Q": 4}
 
-_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
-_SECRETISH = ("secret", "password", "token", "api_key", "apikey", "credential")
+
+def ranks_from_text(text: str) -> int | None:
+    """Ranks per module from a rank label, or None when the label does not say."""
+    match = _RANK.match(text.strip())
+    if match is None:
+        return None
+    if match["ranks"]:
+        return int(match["ranks"])
+    return _RANK_LETTERS[match["letter"].upper()]
 
 
 def host_matches_domain(url: str, domain: str) -> bool:
@@ -49,34 +67,96 @@ def host_matches_domain(url: str, domain: str) -> bool:
     )
 
 
+def _is_https(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.hostname)
+
+
+# ── Retailers ───────────────────────────────────────────────────────────────────
+
+
+class RetailerQuerySet(models.QuerySet):
+    def active(self) -> RetailerQuerySet:
+        return self.filter(is_active=True)
+
+    def syncing(self) -> RetailerQuerySet:
+        """Retailers whose source has something to fetch (not manual prices)."""
+        return self.filter(source_kind__in=[k for k, s in SOURCES.items() if s.syncs])
+
+    def acquire_sync_lease(
+        self, *, retailer_id: int, holder: str, seconds: float, now: datetime
+    ) -> bool:
+        """Claim the retailer's sync lease (a conditional UPDATE: one winner).
+
+        Free when never taken, expired, or already held by ``holder`` (the same task
+        redelivered after its worker died). The lease expires on its own after
+        ``seconds`` (the task's hard time limit), so a dead holder cannot keep it.
+        """
+        claimable = (
+            Q(sync_lease_until__isnull=True)
+            | Q(sync_lease_until__lte=now)
+            | Q(sync_lease_holder=holder)
+        )
+        return bool(
+            self.filter(claimable, pk=retailer_id).update(
+                sync_lease_until=now + timedelta(seconds=seconds), sync_lease_holder=holder
+            )
+        )
+
+    def release_sync_lease(self, *, retailer_id: int, holder: str) -> bool:
+        return bool(
+            self.filter(pk=retailer_id, sync_lease_holder=holder).update(
+                sync_lease_until=None, sync_lease_holder=""
+            )
+        )
+
+
 class Retailer(models.Model):
-    class SourceKind(models.TextChoices):
-        AMAZON_CREATORS = "amazon_creators", "Amazon Creators API (GetItems, OffersV2)"
-        FEED = "feed", "Product feed (Google Merchant fields, JSON or CSV)"
-        DEMO_FEED = "demo_feed", "Demo feed (sample prices, file in the repo)"
+    # The registered kinds by name (``Retailer.SourceKind.FEED``), for code and tests
+    # that name one; the table itself is ``catalog.sources.SOURCES``.
+    SourceKind = models.TextChoices(
+        "SourceKind", [(kind.upper(), (kind, source.label)) for kind, source in SOURCES.items()]
+    )
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(unique=True)
     domain = models.CharField(
-        max_length=100, help_text="Offer links must be https URLs on this domain (or a subdomain)."
+        max_length=100,
+        blank=True,
+        help_text=(
+            "Offer links must be https URLs on this domain (or a subdomain). Blank only for "
+            "manual prices, whose links may be on any https site."
+        ),
     )
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. US")
     currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. USD")
-    affiliate_tag = models.CharField(max_length=100, blank=True)
-    source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    affiliate_tag = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Added to product links (blank: the CATALOG_AFFILIATE_TAGS setting, if any).",
+    )
+    source_kind = models.CharField(max_length=20, choices=source_choices)
     source_settings = models.JSONField(
         default=dict,
         blank=True,
         help_text=(
-            "Adapter settings. Credentials are never stored here: name the environment "
-            'variables instead, e.g. {"client_id_env": "AMAZON_CREATORS_CLIENT_ID"}.'
+            "Settings for the source kind (checked when you save). Credentials are never "
+            'stored here: name the environment variables instead, e.g. {"client_id_env": '
+            '"AMAZON_CREATORS_CLIENT_ID"}.'
         ),
     )
     requests_per_second = models.FloatField(
         default=1.0, help_text="Rate limit across all workers (Amazon allows about 1/s)."
     )
-    disclaimer = models.TextField(blank=True, help_text="Shown next to every price from here.")
+    disclaimer = models.TextField(
+        blank=True, help_text="Shown next to every price from here (blank: the source's own)."
+    )
     is_active = models.BooleanField(default=True)
+    # The sync lease (see RetailerQuerySet.acquire_sync_lease): who syncs now, until when.
+    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_lease_holder = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = RetailerQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -92,47 +172,93 @@ class Retailer(models.Model):
             errors["currency"] = "Use a three-letter ISO 4217 code such as USD."
         if self.requests_per_second is not None and self.requests_per_second <= 0:
             errors["requests_per_second"] = "Must be greater than zero."
-        settings = self.source_settings
-        if not isinstance(settings, dict):
-            errors["source_settings"] = "Settings must be a JSON object."
+        try:
+            source = self.source
+        except SourceError:
+            errors["source_kind"] = "Pick a source kind."
         else:
-            for key, value in settings.items():
-                lowered = key.lower()
-                if lowered.endswith("_env"):
-                    if not isinstance(value, str) or not _ENV_NAME.match(value):
-                        errors["source_settings"] = (
-                            f"{key} must name an environment variable (A-Z, 0-9, _)."
-                        )
-                elif any(word in lowered for word in _SECRETISH):
-                    errors["source_settings"] = (
-                        f"{key} looks like a credential. Store credentials in environment "
-                        f"variables and put their names here as {key}_env."
-                    )
+            try:
+                source.parse_settings(self.source_settings)
+            except SettingsError as exc:
+                errors["source_settings"] = str(exc)
+            if source.requires_domain and not self.domain.strip():
+                errors["domain"] = "Say which domain this retailer's product links are on."
+            errors.update(
+                source.retailer_problems(
+                    affiliate_tag=self.affiliate_tag_in_use, is_active=self.is_active
+                )
+            )
         if errors:
             raise ValidationError(errors)
 
-    @property
-    def is_sample(self) -> bool:
-        return self.source_kind == self.SourceKind.DEMO_FEED
+    # ── Behaviour of the source kind ────────────────────────────────────────────
 
     @property
-    def is_amazon(self) -> bool:
-        return self.source_kind == self.SourceKind.AMAZON_CREATORS
+    def source(self) -> type[PriceSource]:
+        return source_class(self.source_kind)
+
+    @cached_property
+    def settings_parsed(self) -> SourceSettings:
+        return self.source.parse_settings(self.source_settings)
+
+    @property
+    def affiliate_tag_in_use(self) -> str:
+        tags = getattr(settings, "CATALOG_AFFILIATE_TAGS", {}) or {}
+        return self.affiliate_tag or str(tags.get(self.slug, ""))
+
+    @property
+    def is_sample(self) -> bool:
+        return self.source.is_sample
+
+    @property
+    def is_live(self) -> bool:
+        return self.source.is_live
+
+    @property
+    def price_label(self) -> str:
+        return self.source.price_label
 
     @property
     def keeps_price_history(self) -> bool:
-        """Amazon's licence allows caching for 24 h only; feeds keep full history."""
-        return not self.is_amazon
+        return self.source.keeps_price_history
+
+    @property
+    def history_note(self) -> str:
+        """Why there is no price-history chart (e.g. Amazon's 24-hour terms), or ""."""
+        return self.source.history_note
+
+    @property
+    def is_amazon(self) -> bool:
+        """Deprecated alias of "terms forbid price history", kept only because
+        templates/catalog/kit_detail.html still asks it; use ``history_note``."""
+        return not self.keeps_price_history
 
     @property
     def shown_disclaimer(self) -> str:
-        if self.disclaimer:
-            return self.disclaimer
-        if self.is_sample:
-            return SAMPLE_DISCLAIMER
-        if self.is_amazon:
-            return AMAZON_DISCLAIMER
-        return "Prices and availability may have changed since the time shown."
+        return self.disclaimer or self.source.disclaimer
+
+    @property
+    def fresh_for(self) -> timedelta:
+        return self.source.fresh_for
+
+    def accepts_link(self, url: str) -> bool:
+        if self.domain.strip():
+            return host_matches_domain(url, self.domain)
+        return not self.source.requires_domain and _is_https(url)
+
+    def link_rule(self) -> str:
+        return f"an https URL on {self.domain}" if self.domain.strip() else "an https URL"
+
+    def outbound_url(self, url: str) -> str:
+        """The product link with this retailer's affiliate tag, in its source's parameter."""
+        try:
+            parsed = self.settings_parsed
+        except SettingsError:
+            parsed = None
+        return self.source.outbound_url(url, tag=self.affiliate_tag_in_use, settings=parsed)
+
+
+# ── Things with prices: memory kits and reference components ───────────────────
 
 
 class MemoryKitQuerySet(models.QuerySet):
@@ -144,7 +270,7 @@ class MemoryKitQuerySet(models.QuerySet):
 
     def available(self, now: datetime | None = None) -> MemoryKitQuerySet:
         """Active kits with at least one fresh, in-stock offer."""
-        offers = Offer.objects.fresh(now).in_stock()
+        offers = Offer.objects.fresh(now).in_stock().filter(kit__isnull=False)
         return self.active().filter(pk__in=offers.values("kit_id"))
 
     def with_best_price(self, now: datetime | None = None) -> MemoryKitQuerySet:
@@ -170,12 +296,25 @@ class MemoryKit(models.Model):
 
     class FormFactor(models.TextChoices):
         UDIMM = "UDIMM", "UDIMM (unbuffered, desktop)"
+        CUDIMM = "CUDIMM", "CUDIMM (unbuffered with clock driver, desktop)"
         SODIMM = "SODIMM", "SO-DIMM (laptop / mini PC)"
         RDIMM = "RDIMM", "RDIMM (registered)"
         LRDIMM = "LRDIMM", "LRDIMM (load-reduced)"
         RDIMM_3DS = "3DS_RDIMM", "3DS RDIMM (stacked)"
+        MRDIMM = "MRDIMM", "MRDIMM (multiplexed rank)"
 
-    REGISTERED = (FormFactor.RDIMM, FormFactor.LRDIMM, FormFactor.RDIMM_3DS)
+    class Ranks(models.IntegerChoices):
+        SINGLE = 1, "1R (single rank)"
+        DUAL = 2, "2R (dual rank)"
+        QUAD = 4, "4R (quad rank)"
+        OCTAL = 8, "8R (octal rank)"
+
+    REGISTERED = (
+        FormFactor.RDIMM,
+        FormFactor.LRDIMM,
+        FormFactor.RDIMM_3DS,
+        FormFactor.MRDIMM,
+    )
 
     slug = models.SlugField(max_length=120, unique=True)
     brand = models.CharField(max_length=60)
@@ -198,14 +337,25 @@ class MemoryKit(models.Model):
     )
     ecc = models.BooleanField("ECC")
     form_factor = models.CharField(max_length=10, choices=FormFactor.choices)
-    rank = models.CharField(max_length=20, blank=True, help_text="e.g. 2Rx8, 4Rx4")
+    ranks = models.PositiveSmallIntegerField(
+        "ranks per module",
+        choices=Ranks.choices,
+        null=True,
+        blank=True,
+        help_text="Blank when unknown; filled from the rank text (2Rx8 → 2) when that is set.",
+    )
+    rank = models.CharField(
+        "rank organisation", max_length=20, blank=True, help_text="e.g. 2Rx8, 4Rx4"
+    )
     cas_latency = models.PositiveSmallIntegerField(null=True, blank=True)
     voltage = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     source_url = models.URLField(
         max_length=500, blank=True, help_text="Page where the part number and specs were read."
     )
     source_note = models.CharField(
-        max_length=300, blank=True, help_text="Where the specs came from when there is no URL."
+        max_length=1000,
+        blank=True,
+        help_text="Where the specs came from (and how sure they are); required without a URL.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -240,11 +390,16 @@ class MemoryKit(models.Model):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.form_factor in self.REGISTERED and not self.ecc:
-            errors["ecc"] = "Registered modules (RDIMM, LRDIMM, 3DS) are always ECC."
+            errors["ecc"] = "Registered modules (RDIMM, LRDIMM, 3DS, MRDIMM) are always ECC."
         if not self.source_url and not self.source_note:
             errors["source_url"] = "Say where the part number and specs were read."
         if self.module_count is not None and self.module_count > 32:
             errors["module_count"] = "More than 32 modules is not a kit."
+        if (stated := ranks_from_text(self.rank or "")) is not None:
+            if self.ranks is None:
+                self.ranks = stated
+            elif self.ranks != stated:
+                errors["ranks"] = f"The rank text {self.rank!r} says {stated} ranks."
         if errors:
             raise ValidationError(errors)
 
@@ -267,15 +422,106 @@ class MemoryKit(models.Model):
         self.save(update_fields=["is_active", "updated_at"])
 
 
+class ComponentQuerySet(models.QuerySet):
+    def active(self) -> ComponentQuerySet:
+        return self.filter(is_active=True)
+
+    def of_kind(self, kind: str) -> ComponentQuerySet:
+        return self.filter(kind=kind)
+
+    def for_profile(self, profile_slug: str) -> ComponentQuerySet:
+        return self.filter(profile_slug=profile_slug)
+
+
+class Component(models.Model):
+    """A priced item for build costs: a platform's CPU and board (or a bundle of both), a
+    GPU, or a whole system. ``profile_slug`` ties it to the engine's profile."""
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", "Platform bundle (CPU + board)"
+        CPU = "cpu", "CPU (of a platform)"
+        BOARD = "board", "Board (of a platform)"
+        GPU = "gpu", "GPU"
+        SYSTEM = "system", "System (Mac, mini PC, DGX Spark…)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    slug = models.SlugField(max_length=120, unique=True)
+    profile_slug = models.CharField(
+        "engine profile slug",
+        max_length=80,
+        blank=True,
+        db_index=True,
+        help_text=(
+            "The engine's platform, build or hardware profile this prices, e.g. "
+            "epyc-genoa-1p-12ch-ddr5-4800, rtx-4090, apple-m3-ultra-512."
+        ),
+    )
+    name = models.CharField(max_length=200)
+    brand = models.CharField(max_length=60, blank=True)
+    mpn = models.CharField(
+        "model / part number",
+        max_length=120,
+        blank=True,
+        help_text="Manufacturer part or model number(s), e.g. 100-000000790 + H13SSL-N.",
+    )
+    covers = models.CharField(
+        "price covers",
+        max_length=200,
+        blank=True,
+        help_text="What one price buys, e.g. 'EPYC 9124 CPU + Supermicro H13SSL-N board'.",
+    )
+    memory_gb = models.PositiveIntegerField(
+        "memory (GB)",
+        null=True,
+        blank=True,
+        help_text="Memory the item brings (GPU VRAM, a system's memory); blank for platforms.",
+    )
+    source_url = models.URLField(
+        max_length=500, blank=True, help_text="Page where the model number and specs were read."
+    )
+    source_note = models.CharField(max_length=1000, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ComponentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.source_url and not self.source_note:
+            raise ValidationError({"source_url": "Say where the model number and specs were read."})
+
+
+# ── Offers, prices and their history ───────────────────────────────────────────
+
+
+def _checked_within_window(now: datetime) -> Q:
+    """Checked within its source's freshness window (24 h live, 180 days manual…)."""
+    kinds_by_window: dict[timedelta, list[str]] = defaultdict(list)
+    for kind, source in SOURCES.items():
+        kinds_by_window[source.fresh_for].append(kind)
+    q = Q(pk__in=[])
+    for window, kinds in kinds_by_window.items():
+        q |= Q(retailer__source_kind__in=kinds, last_checked__gte=now - window)
+    return q
+
+
 class OfferQuerySet(models.QuerySet):
     def fresh(self, now: datetime | None = None) -> OfferQuerySet:
-        """Checked within 24 hours and carrying a price."""
+        """Carrying a price checked within its source's window, and still listed."""
         now = now or timezone.now()
-        return self.filter(last_checked__gte=now - FRESHNESS, price__isnull=False)
+        return self.filter(
+            _checked_within_window(now), price__isnull=False, delisted_at__isnull=True
+        )
 
     def stale(self, now: datetime | None = None) -> OfferQuerySet:
         now = now or timezone.now()
-        return self.filter(Q(last_checked__isnull=True) | Q(last_checked__lt=now - FRESHNESS))
+        return self.filter(Q(last_checked__isnull=True) | ~_checked_within_window(now))
 
     def in_stock(self) -> OfferQuerySet:
         return self.filter(availability=Offer.Availability.IN_STOCK)
@@ -283,8 +529,22 @@ class OfferQuerySet(models.QuerySet):
     def for_retailer(self, retailer_id: int) -> OfferQuerySet:
         return self.filter(retailer_id=retailer_id)
 
+    def for_kits(self) -> OfferQuerySet:
+        return self.filter(kit__isnull=False)
+
+    def for_components(self) -> OfferQuerySet:
+        return self.filter(component__isnull=False)
+
     def with_related(self) -> OfferQuerySet:
-        return self.select_related("retailer", "kit")
+        return self.select_related("retailer", "kit", "component")
+
+    def count_missed_run(self) -> int:
+        """These offers were absent from a completed sync: one more missed run each."""
+        return self.update(missed_runs=F("missed_runs") + 1)
+
+    def delist_missing(self, *, runs: int, now: datetime) -> int:
+        """Offers absent from ``runs`` syncs in a row are marked gone (not deleted)."""
+        return self.filter(missed_runs__gte=runs, delisted_at__isnull=True).update(delisted_at=now)
 
 
 class Offer(models.Model):
@@ -295,18 +555,39 @@ class Offer(models.Model):
         BACKORDER = "backorder", "Backorder"
         UNKNOWN = "unknown", "Unknown"
 
-    kit = models.ForeignKey(MemoryKit, on_delete=models.CASCADE, related_name="offers")
+    kit = models.ForeignKey(
+        MemoryKit, on_delete=models.CASCADE, related_name="offers", null=True, blank=True
+    )
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="offers", null=True, blank=True
+    )
     retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="offers")
+
+    class Condition(models.TextChoices):
+        NEW = "new", "New"
+        USED = "used", "Used"
+        REFURBISHED = "refurbished", "Refurbished"
+
     item_id = models.CharField(max_length=64, help_text="The retailer's id, e.g. an ASIN.")
+    title = models.CharField(
+        max_length=200, blank=True, help_text="What the retailer calls it (from its feed)."
+    )
     url = models.URLField("product URL", max_length=500)
+    condition = models.CharField(max_length=12, choices=Condition.choices, default=Condition.NEW)
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, blank=True, help_text="Blank: the retailer's.")
     availability = models.CharField(
         max_length=20, choices=Availability.choices, default=Availability.UNKNOWN
     )
     last_checked = models.DateTimeField(null=True, blank=True)
     last_changed = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    missed_runs = models.PositiveSmallIntegerField(
+        default=0, help_text="Completed syncs in a row that did not list this item."
+    )
+    delisted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when enough syncs in a row agree the item is gone."
+    )
 
     objects = OfferQuerySet.as_manager()
 
@@ -317,51 +598,86 @@ class Offer(models.Model):
             models.CheckConstraint(
                 condition=Q(price__isnull=True) | Q(price__gt=0), name="offer_price_positive"
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kit__isnull=False, component__isnull=True)
+                    | Q(kit__isnull=True, component__isnull=False)
+                ),
+                name="offer_prices_one_thing",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kit} at {self.retailer}"
+        return f"{self.item} at {self.retailer}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.currency and self.retailer_id:
+            self.currency = self.retailer.currency
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if (
-            self.retailer_id
-            and self.url
-            and not host_matches_domain(self.url, self.retailer.domain)
-        ):
-            errors["url"] = f"Use an https URL on {self.retailer.domain}."
-        if self.retailer_id and self.currency and self.currency != self.retailer.currency:
-            errors["currency"] = f"{self.retailer} sells in {self.retailer.currency}."
+        if (self.kit_id is None) == (self.component_id is None):
+            errors["kit"] = "An offer prices exactly one thing: a memory kit or a component."
+        if self.retailer_id:
+            if not self.currency:
+                self.currency = self.retailer.currency
+            if self.url and not self.retailer.accepts_link(self.url):
+                errors["url"] = f"Use {self.retailer.link_rule()}."
+            if self.currency != self.retailer.currency:
+                errors["currency"] = f"{self.retailer} sells in {self.retailer.currency}."
         if errors:
             raise ValidationError(errors)
 
     @property
+    def item(self) -> MemoryKit | Component | None:
+        return self.kit if self.kit_id else self.component
+
+    # Behaviour of the retailer's source kind, for templates and selectors.
+
+    @property
     def is_sample(self) -> bool:
         return self.retailer.is_sample
+
+    @property
+    def is_live(self) -> bool:
+        return self.retailer.is_live
+
+    @property
+    def price_label(self) -> str:
+        """ "sample price", "editor's price" or "" (a retailer's live price)."""
+        return self.retailer.price_label
+
+    @property
+    def history_note(self) -> str:
+        return self.retailer.history_note
+
+    @property
+    def outbound_url(self) -> str:
+        """The product link with the retailer's affiliate tag (Amazon: ``tag=``).
+
+        Render it with ``rel="sponsored nofollow noopener"`` (``link_rel``).
+        """
+        return self.retailer.outbound_url(self.url)
+
+    @property
+    def link_rel(self) -> str:
+        return "sponsored nofollow noopener"
 
     def is_fresh(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return (
             self.price is not None
             and self.last_checked is not None
-            and self.last_checked >= now - FRESHNESS
+            and self.delisted_at is None
+            and self.last_checked >= now - self.retailer.fresh_for
         )
 
     @property
     def price_per_gb(self) -> Decimal | None:
-        if self.price is None:
+        if self.price is None or self.kit is None:
             return None
         return (self.price / self.kit.capacity_gb).quantize(Decimal("0.01"))
-
-    @property
-    def outbound_url(self) -> str:
-        """The product link with the retailer's affiliate tag (Amazon: ``tag=``)."""
-        if not (self.retailer.is_amazon and self.retailer.affiliate_tag):
-            return self.url
-        parts = urlsplit(self.url)
-        query = f"{parts.query}&" if parts.query else ""
-        query += urlencode({"tag": self.retailer.affiliate_tag})
-        return urlunsplit(parts._replace(query=query))
 
     def record_observation(
         self, *, price: Decimal | None, availability: str, url: str | None, now: datetime
@@ -374,17 +690,19 @@ class Offer(models.Model):
             self.url = url
         self.last_checked = now
         self.last_error = ""
+        self.missed_runs = 0
+        self.delisted_at = None
         if changed:
             self.last_changed = now
         return changed
 
     def record_failure(self, message: str) -> None:
-        """Keep the old price (it goes stale on its own after 24 h); note why."""
+        """Keep the old price (it goes stale on its own); note why."""
         self.last_error = message[:300]
         self.save(update_fields=["last_error"])
 
     def expire_cached_price(self) -> None:
-        """Drop a price older than the retailer's caching allowance (Amazon: 24 h)."""
+        """Drop a price older than the source's caching allowance (Amazon: 24 h)."""
         self.price = None
         self.availability = self.Availability.UNKNOWN
         self.save(update_fields=["price", "availability"])
@@ -396,6 +714,16 @@ class PriceSnapshot(models.Model):
     currency = models.CharField(max_length=3)
     availability = models.CharField(max_length=20, choices=Offer.Availability.choices)
     observed_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The editor who typed or approved this price (blank: the sync).",
+    )
+    source_url = models.URLField(max_length=500, blank=True)
+    note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["observed_at"]
@@ -405,29 +733,202 @@ class PriceSnapshot(models.Model):
         return f"{self.offer_id} {self.price} {self.currency} at {self.observed_at:%Y-%m-%d %H:%M}"
 
 
+# ── Price sanity: bands and held prices ────────────────────────────────────────
+
+
+class PriceBand(models.Model):
+    """The plausible price per GB for one kind of memory; prices outside are held."""
+
+    ddr_generation = models.CharField(max_length=4, choices=MemoryKit.DdrGeneration.choices)
+    form_factor = models.CharField(max_length=10, choices=MemoryKit.FormFactor.choices)
+    currency = models.CharField(max_length=3, default="USD")
+    min_per_gb = models.DecimalField("lowest plausible per GB", max_digits=8, decimal_places=2)
+    max_per_gb = models.DecimalField("highest plausible per GB", max_digits=8, decimal_places=2)
+    source_url = models.URLField(
+        max_length=500, help_text="Public page with the typical price per GB this band widens."
+    )
+    source_date = models.DateField(help_text="When the source's prices were observed.")
+    note = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["ddr_generation", "form_factor"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ddr_generation", "form_factor", "currency"], name="one_band_per_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_per_gb__gt=0) & Q(max_per_gb__gt=F("min_per_gb")),
+                name="band_min_below_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.ddr_generation} {self.form_factor}: {self.currency} "
+            f"{self.min_per_gb}–{self.max_per_gb}/GB"
+        )
+
+
+class HeldPriceQuerySet(models.QuerySet):
+    def pending(self) -> HeldPriceQuerySet:
+        return self.filter(status=HeldPrice.Status.PENDING)
+
+
+class HeldPrice(models.Model):
+    """A synced price that failed a sanity check: not published until an editor decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an editor"
+        APPROVED = "approved", "Approved (published)"
+        REJECTED = "rejected", "Rejected"
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="held_prices")
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    availability = models.CharField(max_length=20, choices=Offer.Availability.choices)
+    url = models.URLField(max_length=500, blank=True)
+    observed_at = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    run = models.ForeignKey(
+        "SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="held_prices"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HeldPriceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-observed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offer"], condition=Q(status="pending"), name="one_pending_hold_per_offer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer}: {self.currency} {self.price} ({self.get_status_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def see_again(
+        self,
+        *,
+        price: Decimal,
+        availability: str,
+        url: str,
+        reason: str,
+        run_id: int,
+        now: datetime,
+    ) -> None:
+        """The sync saw a held price again (maybe a new one): keep one pending hold."""
+        self.price, self.availability, self.url = price, availability, url
+        self.reason, self.run_id, self.observed_at = reason[:300], run_id, now
+        self.save(update_fields=["price", "availability", "url", "reason", "run", "observed_at"])
+
+    def decide(self, *, approved: bool, user: object, now: datetime) -> None:
+        self.status = self.Status.APPROVED if approved else self.Status.REJECTED
+        self.decided_by = user  # type: ignore[assignment]
+        self.decided_at = now
+        self.save(update_fields=["status", "decided_by", "decided_at"])
+
+
+# ── Sync runs ───────────────────────────────────────────────────────────────────
+
+
 class SyncRunQuerySet(models.QuerySet):
     def for_retailer(self, retailer_id: int) -> SyncRunQuerySet:
         return self.filter(retailer_id=retailer_id)
 
     def finished_ok(self) -> SyncRunQuerySet:
-        return self.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL])
+        return self.filter(status__in=SyncRun.COMPLETED)
+
+    def open(self) -> SyncRunQuerySet:
+        return self.filter(status__in=[SyncRun.Status.PENDING, SyncRun.Status.RUNNING])
+
+    def claim(self, *, run_id: int, task_id: str, runner: str, now: datetime) -> bool:
+        """A worker takes a pending run (a conditional UPDATE: only one can)."""
+        return bool(
+            self.filter(pk=run_id, status=SyncRun.Status.PENDING).update(
+                status=SyncRun.Status.RUNNING, started_at=now, task_id=task_id[:64], runner=runner
+            )
+        )
+
+    def expire(self, *, pending_after: timedelta, running_after: timedelta, now: datetime) -> int:
+        """Close runs nobody will finish: pending too long (no worker), running past the
+        hard time limit (the worker died). Returns how many were closed."""
+        stale = self.filter(status=SyncRun.Status.PENDING, requested_at__lt=now - pending_after)
+        minutes = round(pending_after.total_seconds() / 60)
+        closed = stale.update(
+            status=SyncRun.Status.STALE,
+            finished_at=now,
+            reason=(
+                f"No worker started this run within {minutes} minutes. Is a Celery worker "
+                "running (make worker)? You can also run manage.py sync_prices."
+            ),
+        )
+        lost = self.filter(status=SyncRun.Status.RUNNING, started_at__lt=now - running_after)
+        closed += lost.update(
+            status=SyncRun.Status.FAILED,
+            finished_at=now,
+            reason=(
+                "The worker stopped without finishing this run (killed, out of memory or "
+                "lost); earlier prices were kept."
+            ),
+        )
+        return closed
 
 
 class SyncRun(models.Model):
     class Status(models.TextChoices):
+        PENDING = "pending", "Pending (waiting for a worker)"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Succeeded with rejected items"
+        PARTIAL = "partial", "Succeeded with rejected or held items"
+        WARNING = "warning", "Finished with a warning"
         FAILED = "failed", "Failed"
         REFUSED = "refused", "Refused (another run holds the lock)"
+        STALE = "stale", "Never started (no worker took it)"
+
+    class Runner(models.TextChoices):
+        WORKER = "worker", "Celery worker"
+        IN_PROCESS = "in_process", "In the web process (no broker)"
+        COMMAND = "command", "Management command"
+
+    COMPLETED = (Status.SUCCEEDED, Status.PARTIAL, Status.WARNING)
 
     retailer = models.ForeignKey(Retailer, on_delete=models.CASCADE, related_name="sync_runs")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    runner = models.CharField(max_length=12, choices=Runner.choices, default=Runner.WORKER)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    items_seen = models.PositiveIntegerField(
+        default=0, help_text="Items the source listed (priced or rejected)."
+    )
     offers_checked = models.PositiveIntegerField(default=0)
     offers_changed = models.PositiveIntegerField(default=0)
     offers_failed = models.PositiveIntegerField(default=0)
+    offers_held = models.PositiveIntegerField(default=0)
+    reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the run failed or finished with a warning."
+    )
     errors = models.JSONField(default=list, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
 
@@ -440,12 +941,40 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"{self.retailer} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
 
-    def add_error(self, item_id: str, message: str) -> None:
-        self.errors.append({"item": item_id, "error": message[:300]})
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)
 
-    def finish(self, status: str | None = None, *, now: datetime | None = None) -> None:
-        if status is None:
-            status = self.Status.PARTIAL if self.offers_failed else self.Status.SUCCEEDED
-        self.status = status
+    def add_error(self, item_id: str, message: str) -> None:
+        self.errors.append({"item": _printable(item_id)[:64], "error": _printable(message)[:300]})
+
+    def warn(self, reason: str) -> None:
+        """Finish with a warning instead of "succeeded" (e.g. the feed shrank)."""
+        self.status = self.Status.WARNING
+        self.reason = _printable(reason)[:300]
+
+    def finish(self, *, now: datetime | None = None) -> None:
+        if self.status != self.Status.WARNING:
+            rejected = self.offers_failed or self.offers_held
+            self.status = self.Status.PARTIAL if rejected else self.Status.SUCCEEDED
         self.finished_at = now or timezone.now()
         self.save()
+
+    def fail(self, reason: str, *, now: datetime | None = None) -> None:
+        self.status = self.Status.FAILED
+        self.reason = _printable(reason)[:300]
+        self.add_error("*", reason)
+        self.finished_at = now or timezone.now()
+        self.save()
+
+    def refuse(self, reason: str, *, now: datetime | None = None) -> None:
+        self.status = self.Status.REFUSED
+        self.reason = _printable(reason)[:300]
+        self.add_error("*", reason)
+        self.finished_at = now or timezone.now()
+        self.save()
+
+
+def _printable(text: str) -> str:
+    """Text safe for any database: control characters (NUL included) become spaces."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", str(text))

@@ -20,7 +20,8 @@ KitPick
     retailer       retailer name ("" when no offer)
     as_of          datetime the price was checked (show "price as of <time>")
     is_sample      True for demo-feed prices: label them "sample price"
-    is_fresh       False when the only offers are older than 24 h
+    price_label    "sample price", "editor's price" or "" (a retailer's live price)
+    is_fresh       False when the only offers are older than their source's window
     disclaimer     the retailer's disclaimer to show next to the price
     outbound_url   product link with affiliate tag ("" for sample prices); render it
                    with rel="sponsored nofollow"
@@ -81,6 +82,7 @@ class KitPick:
     outbound_url: str
     channels: int
     speed_mts: int
+    price_label: str = ""
 
     @property
     def bandwidth_gbps(self) -> float:
@@ -99,7 +101,9 @@ class PlatformPicks:
 def _offers_prefetch() -> Prefetch:
     return Prefetch(
         "offers",
-        queryset=Offer.objects.select_related("retailer").filter(retailer__is_active=True),
+        queryset=Offer.objects.select_related("retailer").filter(
+            retailer__is_active=True, delisted_at__isnull=True
+        ),
         to_attr="all_offers",
     )
 
@@ -108,7 +112,11 @@ def best_offer(kit: MemoryKit, now: datetime) -> tuple[Offer | None, bool]:
     """Cheapest fresh in-stock offer; else the most recently checked one (stale)."""
     offers = getattr(kit, "all_offers", None)
     if offers is None:
-        offers = list(kit.offers.select_related("retailer").filter(retailer__is_active=True))
+        offers = list(
+            kit.offers.select_related("retailer").filter(
+                retailer__is_active=True, delisted_at__isnull=True
+            )
+        )
     fresh = [o for o in offers if o.is_fresh(now) and o.availability == Offer.Availability.IN_STOCK]
     if fresh:
         return min(fresh, key=lambda o: (o.price, o.is_sample)), True
@@ -135,6 +143,7 @@ def make_pick(kit: MemoryKit, platform: Platform, now: datetime) -> KitPick:
         outbound_url=offer.outbound_url if offer and not offer.is_sample else "",
         channels=min(platform.channels, kit.module_count),
         speed_mts=kit.speed_mts,
+        price_label=offer.price_label if offer else "",
     )
 
 
@@ -170,10 +179,15 @@ def kit_picks(*, required_gb: int, now: datetime | None = None) -> list[Platform
 
 
 def kit_offers(*, kit: MemoryKit, now: datetime | None = None) -> list[dict]:
-    """Each retailer's current offer for a kit: fresh prices shown, stale ones hidden."""
+    """Each retailer's current offer for a kit: fresh prices shown, stale ones hidden.
+
+    Rows also carry ``price_label`` (label non-live prices), ``link_rel`` (for the
+    product link) and ``history_note`` (why a retailer has no history chart)."""
     now = now or timezone.now()
     rows = []
-    offers = kit.offers.select_related("retailer").filter(retailer__is_active=True)
+    offers = kit.offers.select_related("retailer").filter(
+        retailer__is_active=True, delisted_at__isnull=True
+    )
     for offer in offers.order_by("price"):
         fresh = offer.is_fresh(now)
         rows.append(
@@ -186,6 +200,9 @@ def kit_offers(*, kit: MemoryKit, now: datetime | None = None) -> list[dict]:
                 "price_per_gb": offer.price_per_gb if fresh else None,
                 "as_of": offer.last_checked,
                 "outbound_url": "" if offer.is_sample else offer.outbound_url,
+                "link_rel": offer.link_rel,
+                "price_label": offer.price_label,
+                "history_note": offer.history_note,
                 "history": price_history_chart(offer=offer),
             }
         )

@@ -1,69 +1,62 @@
 """Celery tasks: thin wrappers that take primitive ids and call ``catalog.services``.
 
-* ``sync_due_retailers`` (beat, every ``CATALOG_SYNC_INTERVAL``): prunes Amazon's
-  24-hour cache, then fans out one ``sync_retailer`` per retailer that is due.
-* ``sync_retailer``: holds a Redis lock per retailer (overlapping runs are refused
-  and recorded), spends a Redis token bucket per request (rate limit across all
-  workers), and retries transient network errors with exponential backoff + jitter.
+* ``sync_due_retailers`` (beat, every ``CATALOG_SYNC_INTERVAL``): closes runs nobody
+  will finish, prunes prices kept past a source's caching terms, then queues one
+  ``sync_retailer`` per retailer that is due (each with a pending run).
+* ``sync_retailer``: claims the pending run, takes the retailer's sync lease (a
+  second run for the same retailer is refused and recorded), spends a Redis token
+  bucket per request (rate limit and Retry-After shared by all workers), and retries
+  transient failures with backoff + jitter, never sooner than the retailer's
+  Retry-After.
+
+``acks_late`` + ``reject_on_worker_lost``: a task whose pool process is killed
+(SIGKILL, the OOM killer) is not lost but delivered again; the redo closes the dead
+attempt's run and takes over its lease. Safe because a sync is an idempotent upsert.
 """
 
 from __future__ import annotations
 
-import httpx
 from celery import shared_task
 from celery.utils.log import get_task_logger
-from redis.exceptions import LockError
 
 from catalog import services
 from catalog.models import Retailer
-from catalog.ratelimit import RedisTokenBucket, get_redis, key
-from catalog.sources import TransientSourceError
+from catalog.ratelimit import RedisTokenBucket
 
 log = get_task_logger(__name__)
-
-SOFT_TIME_LIMIT = 240
-TIME_LIMIT = 300
-# The lock outlives the hard time limit, so a killed worker cannot leave it held forever
-# and a slow one cannot lose it mid-run.
-LOCK_TIMEOUT = TIME_LIMIT + 60
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def sync_due_retailers() -> list[int]:
-    services.amazon_cache_prune()
+    services.sync_runs_expire()
+    services.cached_prices_prune()
     due = services.retailers_due_for_sync()
-    for retailer_id in due:
-        sync_retailer.delay(retailer_id)
+    if due:
+        services.price_sync_enqueue(retailer_ids=due)
     return due
 
 
 @shared_task(
     bind=True,
     ignore_result=True,
-    acks_late=True,  # safe: the sync is an idempotent upsert
-    autoretry_for=(TransientSourceError, httpx.TransportError),
-    retry_backoff=True,
-    retry_backoff_max=600,  # well below Redis's 1 h visibility timeout
-    retry_jitter=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
     max_retries=5,
-    soft_time_limit=SOFT_TIME_LIMIT,
-    time_limit=TIME_LIMIT,
+    soft_time_limit=services.SYNC_SOFT_TIME_LIMIT,
+    time_limit=services.SYNC_TIME_LIMIT,
 )
-def sync_retailer(self, retailer_id: int) -> str:
-    lock = get_redis().lock(key("lock", "sync", retailer_id), timeout=LOCK_TIMEOUT, blocking=False)
-    if not lock.acquire():
-        services.sync_run_refused(retailer_id=retailer_id, task_id=self.request.id or "")
-        log.info("sync for retailer %s refused: another run holds the lock", retailer_id)
-        return "refused"
-    try:
-        rate = Retailer.objects.values_list("requests_per_second", flat=True).get(pk=retailer_id)
-        bucket = RedisTokenBucket(f"retailer:{retailer_id}", rate)
-        run = services.price_sync_run(
-            retailer_id=retailer_id, throttle=bucket, task_id=self.request.id or ""
+def sync_retailer(self, retailer_id: int, run_id: int | None = None) -> str:
+    rate = Retailer.objects.values_list("requests_per_second", flat=True).get(pk=retailer_id)
+    outcome = services.price_sync_run(
+        retailer_id=retailer_id,
+        run_id=run_id,
+        throttle=RedisTokenBucket(f"retailer:{retailer_id}", rate),
+        task_id=self.request.id or "",
+    )
+    if outcome.retry:
+        countdown = services.retry_delay(
+            attempt=self.request.retries, retry_after=outcome.retry_after
         )
-        return run.status
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            log.warning("sync lock for retailer %s expired before release", retailer_id)
+        log.info("sync of retailer %s retries in %.0f s", retailer_id, countdown)
+        raise self.retry(countdown=countdown)
+    return outcome.run.status

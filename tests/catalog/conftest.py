@@ -15,7 +15,8 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.db import connections
+from django.db import connection, connections
+from django.db.backends.signals import connection_created
 
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 # One queue per test session: Celery caches its queue map, so it must not change per test.
@@ -23,14 +24,24 @@ TEST_QUEUE = f"test-catalog-{uuid.uuid4().hex[:8]}-queue"
 
 
 class Reply:
+    """What the loopback server answers. ``delay``: seconds before answering;
+    ``trickle``: seconds between single bytes of the body (headers sent at once)."""
+
     def __init__(
-        self, status=200, body=b"", content_type="application/json", headers=None, delay=0.0
+        self,
+        status=200,
+        body=b"",
+        content_type="application/json",
+        headers=None,
+        delay=0.0,
+        trickle=0.0,
     ):
         self.status = status
         self.body = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.content_type = content_type
         self.headers = headers or {}
         self.delay = delay
+        self.trickle = trickle
 
 
 class LoopbackServer:
@@ -75,7 +86,12 @@ class LoopbackServer:
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if not reply.trickle:
+                        self.wfile.write(reply.body)
+                    for i in range(len(reply.body) if reply.trickle else 0):
+                        self.wfile.write(reply.body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -84,7 +100,9 @@ class LoopbackServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -120,6 +138,15 @@ def _close_db(**kwargs):
     connections.close_all()
 
 
+def _sqlite_reads_take_no_table_locks(sender, connection, **kwargs):
+    """The in-memory test database is SQLite in shared-cache mode, where a reader's table
+    lock makes a concurrent writer fail at once ("database table is locked"): let the
+    test thread and the worker threads read without taking those locks."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
+
+
 @pytest.fixture
 def celery_worker(test_redis, transactional_db):
     """A real Celery worker (threads pool) on Redis DB 15, on a queue of its own."""
@@ -132,6 +159,9 @@ def celery_worker(test_redis, transactional_db):
     )
     _reset_pools(app)
     task_postrun.connect(_close_db, weak=False)
+    connection_created.connect(_sqlite_reads_take_no_table_locks, weak=False)
+    if connection.connection is not None:
+        _sqlite_reads_take_no_table_locks(None, connection)
     try:
         with start_worker(
             app,
@@ -144,6 +174,7 @@ def celery_worker(test_redis, transactional_db):
             yield app
     finally:
         task_postrun.disconnect(_close_db)
+        connection_created.disconnect(_sqlite_reads_take_no_table_locks)
         app.conf.update(saved)
         _reset_pools(app)
         test_redis.delete(queue, f"_kombu.binding.{queue}")
@@ -163,3 +194,13 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_after_pause_between_tests():
+    """In-process Retry-After pauses are per process: none leaks into the next test."""
+    from catalog.ratelimit import LocalThrottle
+
+    LocalThrottle._paused_until.clear()
+    yield
+    LocalThrottle._paused_until.clear()

@@ -1,7 +1,7 @@
 import factory
 from django.utils import timezone
 
-from catalog.models import MemoryKit, Offer, Retailer
+from catalog.models import Component, MemoryKit, Offer, Retailer
 
 
 class RetailerFactory(factory.django.DjangoModelFactory):
@@ -33,6 +33,18 @@ class MemoryKitFactory(factory.django.DjangoModelFactory):
     ecc = False
     form_factor = MemoryKit.FormFactor.UDIMM
     source_url = "https://www.crucial.com/memory/ddr5/cp2k48g56c46u5"
+
+
+class ComponentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Component
+
+    kind = Component.Kind.GPU
+    slug = factory.Sequence(lambda n: f"component-{n}")
+    name = factory.Sequence(lambda n: f"GPU {n}")
+    profile_slug = "rtx-4090"
+    memory_gb = 24
+    source_url = "https://www.nvidia.com/en-us/geforce/graphics-cards/40-series/rtx-4090/"
 
 
 class OfferFactory(factory.django.DjangoModelFactory):

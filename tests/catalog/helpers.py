@@ -1,6 +1,6 @@
 """Shapes served by the loopback server: Google Merchant feeds and Creators API GetItems."""
 
-from catalog.models import Retailer
+from catalog.models import PriceBand, Retailer, SyncRun
 
 from .conftest import Reply
 from .factories import RetailerFactory
@@ -76,3 +76,23 @@ def get_items_handler(prices: dict):
         return Reply(200, {"itemsResult": {"items": items}})
 
     return handle
+
+
+def ddr5_udimm_band(low="0.50", high="60.00"):
+    return PriceBand.objects.create(
+        ddr_generation="DDR5",
+        form_factor="UDIMM",
+        currency="USD",
+        min_per_gb=low,
+        max_per_gb=high,
+        source_url="https://example.org/ddr5-prices",
+        source_date="2025-12-03",
+    )
+
+
+def runs(retailer):
+    return list(
+        SyncRun.objects.filter(retailer=retailer)
+        .order_by("requested_at", "pk")
+        .values_list("status", flat=True)
+    )

@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from catalog.models import MemoryKit, Offer, Retailer
 
-from .factories import MemoryKitFactory, OfferFactory, RetailerFactory, fresh_offer
+from .factories import (
+    ComponentFactory,
+    MemoryKitFactory,
+    OfferFactory,
+    RetailerFactory,
+    fresh_offer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +78,40 @@ def test_retailer_settings_refuse_a_stored_credential():
 
 
 def test_retailer_settings_accept_environment_variable_names():
-    retailer = RetailerFactory.build(source_settings={"client_secret_env": "AMAZON_SECRET"})
+    retailer = RetailerFactory.build(
+        source_kind=Retailer.SourceKind.AMAZON_CREATORS,
+        domain="amazon.com",
+        affiliate_tag="llmram-20",
+        source_settings={"client_id_env": "AMAZON_ID", "client_secret_env": "AMAZON_SECRET"},
+    )
     retailer.full_clean()
+
+
+def test_a_feed_retailer_with_empty_settings_is_refused_when_saved():
+    retailer = RetailerFactory.build(source_settings={})
+    with pytest.raises(ValidationError) as exc:
+        retailer.full_clean()
+    assert "a feed needs exactly one of 'url'" in exc.value.message_dict["source_settings"][0]
+
+
+def test_an_active_amazon_retailer_needs_its_affiliate_tag():
+    retailer = RetailerFactory.build(
+        source_kind=Retailer.SourceKind.AMAZON_CREATORS,
+        domain="amazon.com",
+        source_settings={"client_id_env": "AMAZON_ID", "client_secret_env": "AMAZON_SECRET"},
+    )
+    with pytest.raises(ValidationError, match="partnerTag"):
+        retailer.full_clean()
+
+
+def test_only_manual_price_retailers_may_leave_the_domain_blank():
+    feed = RetailerFactory.build(domain="", source_settings={"url": "https://a.example/f.json"})
+    with pytest.raises(ValidationError, match="Say which domain"):
+        feed.full_clean()
+    manual = RetailerFactory.build(domain="", source_kind=Retailer.SourceKind.MANUAL)
+    manual.full_clean()
+    assert manual.accepts_link("https://www.apple.com/mac-studio/")
+    assert not manual.accepts_link("http://www.apple.com/mac-studio/")
 
 
 def test_fresh_offers_exclude_prices_older_than_24_hours():
@@ -105,6 +143,98 @@ def test_amazon_outbound_url_carries_the_affiliate_tag():
     assert offer.outbound_url == "https://www.amazon.com/dp/B0TEST0001?tag=llmram-20"
 
 
+def test_affiliate_tag_falls_back_to_the_setting_for_the_retailer(settings):
+    retailer = RetailerFactory(
+        slug="amazon-us", source_kind=Retailer.SourceKind.AMAZON_CREATORS, domain="amazon.com"
+    )
+    settings.CATALOG_AFFILIATE_TAGS = {"amazon-us": "fromsettings-20"}
+    offer = OfferFactory(retailer=retailer, url="https://www.amazon.com/dp/B0TEST0001")
+    assert offer.outbound_url.endswith("?tag=fromsettings-20")
+    assert offer.link_rel == "sponsored nofollow noopener"
+
+
+def test_a_feed_link_is_left_alone_without_an_affiliate_parameter():
+    offer = OfferFactory(retailer=RetailerFactory(affiliate_tag="t1"))
+    assert offer.outbound_url == offer.url
+
+
 def test_demo_feed_offers_are_sample_prices():
     offer = OfferFactory(retailer=RetailerFactory(source_kind=Retailer.SourceKind.DEMO_FEED))
-    assert offer.is_sample
+    assert offer.is_sample and not offer.is_live and offer.price_label == "sample price"
+
+
+def test_amazon_retailer_has_no_history_and_says_why():
+    amazon = RetailerFactory(source_kind=Retailer.SourceKind.AMAZON_CREATORS, domain="amazon.com")
+    assert not amazon.keeps_price_history and "24 hours" in amazon.history_note
+    assert RetailerFactory().history_note == ""
+
+
+def test_an_offer_prices_exactly_one_thing():
+    retailer = RetailerFactory()
+    both = OfferFactory.build(retailer=retailer, kit=MemoryKitFactory(),
+                              component=ComponentFactory())  # fmt: skip
+    with pytest.raises(ValidationError, match="exactly one thing"):
+        both.full_clean()
+    neither = OfferFactory.build(retailer=retailer, kit=None)
+    with pytest.raises(ValidationError, match="exactly one thing"):
+        neither.full_clean()
+    with pytest.raises(IntegrityError):
+        OfferFactory(retailer=retailer, kit=None)
+
+
+def test_an_offer_can_price_a_component():
+    gpu = ComponentFactory(name="NVIDIA GeForce RTX 4090")
+    offer = OfferFactory(kit=None, component=gpu)
+    assert offer.item == gpu and offer.price_per_gb is None and str(offer).startswith("NVIDIA")
+
+
+def test_offer_currency_defaults_from_the_retailer():
+    retailer = RetailerFactory(currency="EUR")
+    offer = OfferFactory.build(retailer=retailer, kit=MemoryKitFactory(), currency="")
+    offer.full_clean()
+    assert offer.currency == "EUR"
+    offer = OfferFactory(retailer=retailer, currency="")
+    assert offer.currency == "EUR"
+
+
+def test_manual_prices_stay_current_for_months_live_prices_for_a_day():
+    manual = RetailerFactory(source_kind=Retailer.SourceKind.MANUAL, domain="")
+    week_old = timezone.now() - timedelta(days=7)
+    editor = fresh_offer(retailer=manual, last_checked=week_old)
+    live = fresh_offer(last_checked=week_old)
+    assert editor.is_fresh() and not live.is_fresh()
+    assert list(Offer.objects.fresh()) == [editor]
+    assert list(Offer.objects.stale()) == [live]
+
+
+def test_a_delisted_offer_is_not_fresh():
+    offer = fresh_offer(delisted_at=timezone.now())
+    assert not offer.is_fresh() and not Offer.objects.fresh().exists()
+
+
+@pytest.mark.parametrize(
+    ("rank", "ranks"),
+    [("2Rx8", 2), ("1Rx4", 1), ("2S2Rx4", 2), ("QR (quad-rank)", 4), ("8Rx4", 8), ("", None)],
+)
+def test_ranks_are_read_from_the_rank_label(rank, ranks):
+    kit = MemoryKitFactory.build(rank=rank, form_factor="RDIMM", ecc=True)
+    kit.full_clean()
+    assert kit.ranks == ranks
+
+
+def test_ranks_that_contradict_the_rank_label_are_refused():
+    kit = MemoryKitFactory.build(rank="2Rx8", ranks=1)
+    with pytest.raises(ValidationError, match="says 2 ranks"):
+        kit.full_clean()
+
+
+@pytest.mark.parametrize("form_factor", ["CUDIMM", "MRDIMM", "3DS_RDIMM", "SODIMM"])
+def test_new_form_factors_are_choices(form_factor):
+    ecc = form_factor in ("MRDIMM", "3DS_RDIMM")
+    MemoryKitFactory.build(form_factor=form_factor, ecc=ecc).full_clean()
+
+
+def test_mrdimm_is_registered_and_so_always_ecc():
+    kit = MemoryKitFactory.build(form_factor="MRDIMM", ecc=False)
+    with pytest.raises(ValidationError, match="always ECC"):
+        kit.full_clean()

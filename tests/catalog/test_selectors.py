@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from catalog.models import MemoryKit, Offer
-from catalog.selectors import kit_picks
+from catalog.models import MemoryKit, Offer, Retailer
+from catalog.selectors import kit_offers, kit_picks
 
-from .factories import MemoryKitFactory, OfferFactory, fresh_offer
+from .factories import MemoryKitFactory, OfferFactory, RetailerFactory, fresh_offer
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +76,19 @@ def test_kit_picks_use_a_constant_number_of_queries(django_assert_num_queries):
         OfferFactory(kit=kit)
     with django_assert_num_queries(2):
         kit_picks(required_gb=512)
+
+
+def test_an_editors_price_is_labelled_as_such_in_picks():
+    manual = RetailerFactory(source_kind=Retailer.SourceKind.MANUAL, domain="")
+    fresh_offer(kit=rdimm(8, 64), retailer=manual, last_checked=timezone.now() - timedelta(days=30))
+    [pick] = picks_by_platform(512)["workstation"].picks
+    assert (pick.is_fresh, pick.price_label) == (True, "editor's price")
+
+
+def test_delisted_offers_are_left_out_of_a_kits_offers():
+    kit = rdimm(8, 64)
+    fresh_offer(kit=kit, delisted_at=timezone.now())
+    listed = fresh_offer(kit=kit)
+    rows = kit_offers(kit=kit)
+    assert [row["offer"] for row in rows] == [listed]
+    assert rows[0]["link_rel"] == "sponsored nofollow noopener"
