@@ -24,7 +24,7 @@ from calculator.engine.kv_cache import KvCache
 from calculator.engine.options import MAX_CONTEXT, MAX_PARALLEL, Options
 from calculator.engine.placement import Placement, place
 from calculator.engine.speed import SpeedEstimate, plan
-from calculator.engine.types import Architecture
+from calculator.engine.types import SUPPORTED, Architecture
 
 __all__ = [
     "MAX_CONTEXT", "MAX_PARALLEL", "BuildsEstimate", "Estimate", "Footprint", "Memory",
@@ -66,6 +66,12 @@ class Estimate:
     beyond_trained_context: bool  # past the longest *documented* context (context.py)
 
     @property
+    def runs_in_llama_cpp(self) -> bool:
+        """False where mainline llama.cpp has no loader for the architecture: memory
+        figures stand, speeds and commands are not offered."""
+        return self.arch.llama_cpp_status == SUPPORTED
+
+    @property
     def llama_cpp_command(self) -> str:
         return llama_cpp_command(
             self.options, gpu_layers=None, rope_flags=self.footprint.rope_flags
@@ -81,6 +87,8 @@ class Estimate:
         native context, a warning past the longest documented one."""
         lim = context_limits.limits(self.arch)
         notes = list(self.arch.notes)
+        if not self.runs_in_llama_cpp:
+            notes.append(self.arch.llama_cpp_note)
         if self.footprint.rope_flags:
             notes.append(
                 f"Past {lim.native:,} tokens llama.cpp needs {lim.method} rope scaling "

@@ -28,6 +28,13 @@ from front import forms, memo, seo
 from front.caching import cached_page
 from front.htmx import HtmxHttpRequest, is_partial, template_for
 from front.presenters.compare import compare as compare_models
+from front.presenters.files import (
+    choose_quant,
+    defaults_for_page,
+    files_table,
+    model_defaults,
+    published_labels,
+)
 from front.presenters.kits import kit_picks
 from front.presenters.labels import context_presets, page_query
 from front.presenters.lists import runs_in_budget, runs_on_profile, summaries
@@ -86,7 +93,7 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_safe
-@cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES))
+@cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES), defaults=defaults_for_page)
 @vary_on_headers("HX-Request")
 def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     model = services.find_model(slug)
@@ -97,21 +104,34 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return not_found(request, query=slug.replace("-", " "))
     if model.slug != slug:
         return _redirect_keeping_query(request, model.get_absolute_url())
-    options, problems = forms.page_options(request.GET)
+    options, problems = forms.page_options(request.GET, model_defaults(model))
     hardware = services.hardware_set()
-    calc = calculation(model, options, hardware)
+    arch = services.architecture_of(model)
+    choice = choose_quant(model, arch, options, strict=False)
+    options, problems = choice.options, [*problems, *choice.problems]
+    calc = calculation(model, options, hardware, choice.weights, choice.notes)
+    labels = tuple(published_labels(model))
     context = {
         "model": model,
         "calc": calc,
-        "form": forms.display_form(options),
+        "form": forms.display_form(options, labels),
         "problems": problems,
         "quant_help": forms.QUANT_HELP,
+        "files": files_table(model, arch, options, hardware),
     }
     page = "calculator/model_detail.html"
     # The calculator region depends only on these inputs; render it once per process.
     context["calc_html"] = memo.region(
         calc.arch,
-        ("model-detail", model.slug, options, memo.hardware_key(hardware), tuple(problems)),
+        (
+            "model-detail",
+            model.slug,
+            options,
+            memo.hardware_key(hardware),
+            tuple(problems),
+            choice.weights,
+            labels,
+        ),  # fmt: skip
         lambda: render_to_string(f"{page}#calc", context, request),
     )
     # Kit picks carry live prices: selected on every render (two queries).

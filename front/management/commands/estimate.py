@@ -7,6 +7,7 @@ from calculator import services
 from calculator.engine.hardware import GIB
 from calculator.engine.types import EngineError
 from front.payloads import estimate_payload, model_payload
+from front.presenters.files import choose_quant, model_defaults
 
 
 class Command(BaseCommand):
@@ -19,7 +20,9 @@ class Command(BaseCommand):
             parser.add_argument(
                 f"--{field.name.replace('_', '-')}",
                 dest=field.name,
-                help=f"{field.help} (default {field.text(getattr(default, field.name))})",
+                help=f"{field.help} (default {field.text(getattr(default, field.name))})"
+                if field.name != "quant"
+                else f"{field.help}",
             )
         parser.add_argument("--hardware", help="only this hardware profile slug")
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
@@ -37,11 +40,12 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown hardware profile '{opts['hardware']}'")
             profiles = (profile,)
         try:
-            options = option_table.parse_strict(opts)
-            est = services.estimate_for(arch, options, hardware, profiles)
+            options = option_table.parse_strict(opts, model_defaults(model))
+            choice = choose_quant(model, arch, options, strict=True)
+            est = services.estimate_for(arch, options, hardware, profiles, weights=choice.weights)
         except EngineError as err:
             raise CommandError(f"{err.field}: {err}") from err
-        payload = estimate_payload(est, model_payload(model, arch), profiles)
+        payload = estimate_payload(est, model_payload(model, arch), profiles, choice.published)
         if opts["json"]:
             self.stdout.write(json.dumps(payload, indent=2))
             return
