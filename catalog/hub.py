@@ -79,7 +79,7 @@ class _BoundedStream(httpx2.SyncByteStream):
         for chunk in self._inner:
             size += len(chunk)
             if size > self._bounds.max_bytes:
-                raise _ReplyTooLarge(f"reply larger than {self._bounds.max_bytes:,} bytes")
+                raise _ReplyTooLarge(f"reply larger than the {self._bounds.max_bytes:,}-byte limit")
             if self._bounds.deadline.expired():
                 raise _DeadlinePassed(f"deadline of {self._bounds.deadline.seconds:g} s passed")
             yield chunk
@@ -104,7 +104,10 @@ class _BoundedTransport(httpx2.BaseTransport):
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > bounds.max_bytes:
             response.close()
-            raise _ReplyTooLarge(f"reply of {int(declared):,} bytes (limit {bounds.max_bytes:,})")
+            raise _ReplyTooLarge(
+                f"reply of {int(declared):,} bytes is larger than the {bounds.max_bytes:,}-byte "
+                "limit"
+            )
         return httpx2.Response(
             status_code=response.status_code,
             headers=response.headers,

@@ -64,7 +64,9 @@ def hub(monkeypatch):
 def test_the_header_parser_agrees_with_gguf_reader(tmp_path):
     blob = write_gguf(tmp_path / "m.gguf", TENSORS)
     reader = GGUFReader(tmp_path / "m.gguf")
-    expected = [(t.name, int(t.tensor_type), tuple(int(d) for d in t.shape)) for t in reader.tensors]
+    expected = [
+        (t.name, int(t.tensor_type), tuple(int(d) for d in t.shape)) for t in reader.tensors
+    ]
     assert gguf_header.parse_tensor_infos(blob) == expected
 
 
@@ -108,7 +110,9 @@ def test_a_published_files_header_is_read_by_ranged_requests_into_its_summary(
     expected = file_breakdown("UD-Q2_K_XL", [(n, int(k), s) for n, k, s in TENSORS])
     assert gguf.tensor_bytes == expected.total_bytes
     assert (gguf.expert_bytes, gguf.embedding_bytes, gguf.output_bytes) == (
-        expected.expert_bytes, expected.token_embd_bytes, expected.output_bytes
+        expected.expert_bytes,
+        expected.token_embd_bytes,
+        expected.output_bytes,
     )
     assert gguf.bytes_by_type == expected.by_type
     ranges = [r["headers"].get("Range") for r in hub.requests if "/resolve/" in r["path"]]
