@@ -101,12 +101,15 @@ def file_weights(arch: Architecture, gguf: GgufFile) -> PublishedWeights:
     return PublishedWeights(gguf, weights, note)
 
 
-def resolve_quant(model: LlmModel, arch: Architecture, label: str) -> PublishedWeights | None:
+def resolve_quant(
+    model: LlmModel, arch: Architecture, label: str, files: list[GgufFile] | None = None
+) -> PublishedWeights | None:
     """``None`` for a preset or release type; a published file's weights for its label;
-    EngineError naming ``quant`` when this model has no such file."""
+    EngineError naming ``quant`` when this model has no such file (``files``: the model's,
+    when the caller has them)."""
     if quant.is_standard(label):
         return None
-    files = model_files(model)
+    files = model_files(model) if files is None else files
     gguf = _selectable(files).get(label)
     if gguf is None:
         known = published_labels(model, files)

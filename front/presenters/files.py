@@ -88,11 +88,17 @@ class QuantChoice:
 
 
 def choose_quant(
-    model: LlmModel, arch: Architecture, options: Options, *, strict: bool
+    model: LlmModel,
+    arch: Architecture,
+    options: Options,
+    *,
+    strict: bool,
+    files: list[GgufFile] | None = None,
 ) -> QuantChoice:
-    """``options`` with their quant resolved against the model's files."""
+    """``options`` with their quant resolved against the model's files (``files``: the
+    model's, when the caller has them already)."""
     try:
-        published = gguf_selectors.resolve_quant(model, arch, options.quant)
+        published = gguf_selectors.resolve_quant(model, arch, options.quant, files)
     except EngineError as err:
         if strict:
             raise
@@ -102,8 +108,8 @@ def choose_quant(
     return QuantChoice(options, published)
 
 
-def published_labels(model: LlmModel) -> list[str]:
-    return gguf_selectors.published_labels(model)
+def published_labels(model: LlmModel, files: list[GgufFile] | None = None) -> list[str]:
+    return gguf_selectors.published_labels(model, files)
 
 
 # ── Files you can download ──────────────────────────────────────────────────────
@@ -140,10 +146,14 @@ def _runs_on(
 
 
 def files_table(
-    model: LlmModel, arch: Architecture, options: Options, hardware: services.HardwareSet
+    model: LlmModel,
+    arch: Architecture,
+    options: Options,
+    hardware: services.HardwareSet,
+    files: list[GgufFile] | None = None,
 ) -> tuple[FileRow, ...]:
     """Every listed file of the model at the page's context, KV type and parallel."""
-    files = gguf_selectors.model_files(model)
+    files = gguf_selectors.model_files(model) if files is None else files
     if not files:
         return ()
     defaults = model_defaults(model)

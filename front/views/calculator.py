@@ -23,6 +23,7 @@ from calculator import selectors, services, versions
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
 from calculator.options import DEFAULTS, NAMES, Problem
+from catalog.gguf_selectors import model_files
 from faq.selectors import model_faq
 from front import forms, memo, seo
 from front.caching import cached_page
@@ -107,17 +108,18 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     options, problems = forms.page_options(request.GET, model_defaults(model))
     hardware = services.hardware_set()
     arch = services.architecture_of(model)
-    choice = choose_quant(model, arch, options, strict=False)
+    files = model_files(model)  # one query: the quant menu, the choice and the table
+    choice = choose_quant(model, arch, options, strict=False, files=files)
     options, problems = choice.options, [*problems, *choice.problems]
     calc = calculation(model, options, hardware, choice.weights, choice.notes)
-    labels = tuple(published_labels(model))
+    labels = tuple(published_labels(model, files))
     context = {
         "model": model,
         "calc": calc,
         "form": forms.display_form(options, labels),
         "problems": problems,
         "quant_help": forms.QUANT_HELP,
-        "files": files_table(model, arch, options, hardware),
+        "files": files_table(model, arch, options, hardware, files),
     }
     page = "calculator/model_detail.html"
     # The calculator region depends only on these inputs; render it once per process.
