@@ -7,8 +7,9 @@ import pytest
 from calculator.models import LlmModel
 from catalog import gguf_services
 from catalog.models import GgufFile, GgufRepository, GgufSyncRun
-from catalog.ratelimit import LocalThrottle
+from catalog.ratelimit import LocalThrottle, RedisTokenBucket
 from catalog.sources import Deadline
+from catalog.tasks import sync_gguf_repository
 
 from .conftest import Reply
 from .hub_server import SHA, FakeHub, huge_listing, listing, malformed, not_found
@@ -213,3 +214,19 @@ def _no_hub_pause_between_tests():
     LocalThrottle._paused_until.pop(gguf_services.HUB_THROTTLE, None)
     yield
     LocalThrottle._paused_until.pop(gguf_services.HUB_THROTTLE, None)
+
+
+def test_the_task_shares_the_hubs_retry_after_so_its_retries_do_not_call_again(
+    hub, repository, test_redis
+):
+    """The Celery task (called directly, its retries run in place): a 429 with
+    Retry-After: 600 pauses the Hub for every worker (a Redis bucket), so the retries end
+    at once, recorded, without another request."""
+    hub.serve(REPO, Reply(429, {"error": "slow down"}, headers={"Retry-After": "600"}))
+    sync_gguf_repository.apply(args=[repository.pk])
+    assert hub.listing_hits(REPO) == 1
+    runs = list(GgufSyncRun.objects.filter(repository=repository))
+    assert len(runs) >= 2 and all(r.status == "failed" for r in runs)
+    assert all("600" in r.reason or "Retry-After" in r.reason for r in runs)
+    paused = RedisTokenBucket(gguf_services.HUB_THROTTLE, 1.0).paused_for()
+    assert 500 < paused <= 600

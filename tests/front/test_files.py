@@ -4,6 +4,7 @@ stay within the bounds the reference set holds."""
 
 import json
 import statistics
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from django.core.management import call_command
 from calculator import services
 from calculator.engine.estimate import Options, footprint
 from calculator.engine.quant import is_standard, weights_bytes
+from calculator.engine.types import UNSUPPORTED
 from catalog.gguf_selectors import file_weights
 from catalog.gguf_snapshot import SNAPSHOT_FILE, gguf_snapshot_load
 from catalog.models import GgufFile
+from faq.builders import clear_cache
 from front.presenters.files import files_table
 
 R1 = "/models/deepseek-r1/"
@@ -182,3 +185,35 @@ def test_long_context_adds_the_rope_flags_and_warns_only_past_the_documented_con
     assert "--rope-scaling" not in native["llama_cpp_command"]
     beyond = client.get(API, {"model": "qwen3-32b", "context": "256k"}).json()
     assert any("beyond the longest context" in n for n in beyond["notes"])
+
+
+@pytest.fixture
+def unsupported_r1(site_data, monkeypatch):
+    """DeepSeek R1 as if mainline llama.cpp had no loader for it."""
+    model = services.find_model("deepseek-r1")
+    arch = replace(
+        services.architecture_of(model),
+        llama_cpp_status=UNSUPPORTED,
+        llama_cpp_note="Mainline llama.cpp has no loader for this architecture.",
+    )
+    real = services.architecture_of
+    monkeypatch.setattr(
+        services, "architecture_of", lambda m: arch if m.slug == "deepseek-r1" else real(m)
+    )
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def test_where_llama_cpp_cannot_run_it_the_api_page_and_faq_say_so(client, unsupported_r1):
+    body = client.get(API, {"model": "deepseek-r1", "hardware": "rtx-4090"}).json()
+    assert body["model"]["llama_cpp_status"] == "unsupported"
+    assert all(s["tokens_per_s"] is None and s["llama_cpp_command"] is None for s in body["speeds"])
+    assert "no loader" in " ".join(body["notes"])
+    assert body["memory"]["weights_bytes"] > 0  # memory figures stand
+    html = client.get(R1).content.decode()
+    assert (
+        'data-testid="no-llama-cpp"' in html and "tok/s" not in html.split('id="speed"')[1][:2000]
+    )
+    faq = client.get("/models/deepseek-r1/faq/").content.decode()
+    assert "Not with llama.cpp yet" in faq
