@@ -5,6 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEV    := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+# What pytest runs (default: the whole suite), e.g. PYTEST_ARGS="tests/catalog -x".
+PYTEST_ARGS ?=
+# Tests get Redis (and PostgreSQL) from here: the configured server when it answers,
+# else a throwaway one on a free port, stopped afterwards (tests/services.py).
+WITH_SERVICES := $(BIN)/python -m tests.services
 
 .PHONY: install run serve test test-postgres browser worker beat bench lint format typecheck migrations-check load-data reset-local-db
 
@@ -26,13 +31,13 @@ run: install
 load-data: install
 	$(DEV) $(BIN)/python manage.py load_data
 
-## Run the whole suite (SQLite); browser tests drive Debian's Chromium
+## Run the whole suite (SQLite) with a real Redis; browser tests drive Debian's Chromium
 test: install browser
-	$(BIN)/pytest
+	$(WITH_SERVICES) -- $(BIN)/pytest $(PYTEST_ARGS)
 
-## The same suite against the PostgreSQL on 127.0.0.1:5432
+## The same suite against PostgreSQL at PG_URL (a throwaway cluster when none answers)
 test-postgres: install browser
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+	DATABASE_URL=$(PG_URL) $(WITH_SERVICES) --postgres -- $(BIN)/pytest $(PYTEST_ARGS)
 
 ## Debian's Chromium for the Playwright tests (never a downloaded browser)
 browser:
