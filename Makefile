@@ -49,25 +49,24 @@ browser:
 worker: install
 	$(DEV) $(BIN)/celery -A config worker --beat --loglevel=INFO
 
-## Production server: gunicorn + WhiteNoise, settings from the environment (README
-## "Running in production"). Run `manage.py migrate` once per deploy, not here.
+## Production server: granian (config/serve.py) + WhiteNoise, settings from the environment
+## (README "Running in production"). Run `manage.py migrate` once per deploy, not here.
 BIND        ?= 0.0.0.0:8000
-WEB_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
+WEB_WORKERS ?= $(shell nproc)
 WEB_THREADS ?= 4
 serve: install
 	$(BIN)/python manage.py check --deploy
 	$(BIN)/python manage.py collectstatic --noinput
-	$(BIN)/gunicorn config.wsgi:application --bind $(BIND) \
-	  --workers $(WEB_WORKERS) --worker-class gthread --threads $(WEB_THREADS) \
-	  --max-requests 5000 --max-requests-jitter 500 --timeout 30 --graceful-timeout 30 \
-	  --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+	BIND=$(BIND) WEB_WORKERS=$(WEB_WORKERS) WEB_THREADS=$(WEB_THREADS) exec $(BIN)/python -m config.serve
 
-## Load test (wrk) of a production-like gunicorn on a free loopback port, then the engine alone
+## Load test (wrk) of the production server on a free loopback port, the engine alone,
+## then /livez under 100 slow-header clients
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
 	  else echo "make bench needs Debian's wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/slow_clients.py
 
 ## ruff, then the import contracts in pyproject.toml (dependencies point one way)
 lint: install
