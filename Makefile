@@ -22,11 +22,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up everything (venv, install, migrate, load data) and serve on http://127.0.0.1:8000
+## Set up everything (venv, install, migrate, load data, the dev login admin / admin) and
+## start the site on http://$(RUN_ADDR): with Redis, the web server, a Celery worker and
+## beat together (honcho + Procfile; Ctrl-C stops all); without, the web server only.
+RUN_ADDR ?= 127.0.0.1:8000
 run: install
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py load_data
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV) $(BIN)/python manage.py create_dev_superuser
+	@if $(DEV) $(BIN)/python -m config.broker; then \
+	  echo "Starting web, worker and beat (Procfile) on http://$(RUN_ADDR); Ctrl-C stops all"; \
+	  $(DEV) RUN_ADDR=$(RUN_ADDR) exec $(BIN)/honcho start -f Procfile; \
+	else \
+	  $(DEV) CELERY_BROKER_AVAILABLE=0 exec $(BIN)/python manage.py runserver $(RUN_ADDR); \
+	fi
 
 load-data: install
 	$(DEV) $(BIN)/python manage.py load_data

@@ -1,0 +1,12 @@
+"""``{% admin_login_hint as hint %}``: how to log in, for the admin's login page."""
+
+from django import template
+
+from calculator.dev_login import LoginHint, login_hint
+
+register = template.Library()
+
+
+@register.simple_tag
+def admin_login_hint() -> LoginHint:
+    return login_hint()
