@@ -6,14 +6,15 @@ the stamp before it runs. A request past its deadline stops at its next query an
 answers 503 with ``Retry-After`` (JSON under ``/api/``) instead of running on. Each
 single wait is bounded on its own (``DB_CONNECT_TIMEOUT``, ``DB_STATEMENT_TIMEOUT``, the
 cache's and broker's socket timeouts), so no request holds a thread much longer than
-the deadline plus one statement.
+the deadline plus one statement. ``lifted()`` switches it off for a block.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -36,6 +37,17 @@ def remaining() -> float | None:
     """Seconds left for the current request (negative when past), None outside one."""
     deadline = _deadline.get()
     return None if deadline is None else deadline - time.monotonic()
+
+
+@contextmanager
+def lifted() -> Iterator[None]:
+    """No deadline inside this block: for work an editor asked to run in the request
+    (a price sync without a broker), bounded by its own timeouts instead."""
+    token = _deadline.set(None)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 def check_deadline(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):

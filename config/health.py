@@ -104,7 +104,7 @@ def _timed(check: Callable[[], None]) -> Callable[[], float]:
 
 
 def _result(name: str, future: Future[float], target: str) -> dict[str, Any]:
-    if not future.done():
+    if future.cancelled() or not future.done():
         error = f"no answer within {BUDGET_S} s"
     elif future.exception() is not None:
         exc = future.exception()
@@ -124,6 +124,8 @@ def run_checks() -> dict[str, dict[str, Any]]:
         checks[name] = (_ping(url), _where(url))
     futures = {name: _executor.submit(_timed(check)) for name, (check, _) in checks.items()}
     wait_for(futures.values(), timeout=BUDGET_S)
+    for future in futures.values():
+        future.cancel()  # still queued behind hung checks: never run it late
     return {name: _result(name, futures[name], checks[name][1]) for name in checks}
 
 

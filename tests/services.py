@@ -16,9 +16,10 @@ otherwise a throwaway one started for the run and stopped afterwards.
   come from Debian's ``postgresql`` package (apt when root).
 
 A throwaway server is this process's child and is told to stop if this process dies
-(``PR_SET_PDEATHSIG``), so an interrupted run leaves no server behind. The root
-``conftest.py`` asks :func:`redis_url_for_tests` too, so a plain ``pytest`` gets the
-same Redis, and stops what it started when the session ends.
+(``PR_SET_PDEATHSIG``), so even a killed run leaves no server behind (its temporary
+directory then stays). Tests that need Redis call :func:`redis_url_for_tests` too (the
+catalog's conftest, the fault tests), so a plain ``pytest`` gets the same Redis; the
+root ``conftest.py`` stops what the session started.
 """
 
 from __future__ import annotations

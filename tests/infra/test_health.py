@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from config import health
 from tests.services import redis_url_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,3 +139,28 @@ def test_with_the_database_hung_healthz_answers_in_about_a_second_naming_only_it
     assert checks["database"]["status"] == "fail"
     assert "no answer within" in checks["database"]["error"]
     assert checks["broker"]["status"] == "ok"
+
+
+def test_checks_still_queued_when_the_budget_runs_out_are_never_run_late(db, healthy, monkeypatch):
+    ran = []
+    release = threading.Event()
+
+    def hung() -> None:
+        release.wait(10)
+
+    monkeypatch.setattr(health, "BUDGET_S", 0.2)
+    monkeypatch.setattr(health, "_executor", health.ThreadPoolExecutor(max_workers=1))
+    monkeypatch.setattr(health, "_database", hung)
+    monkeypatch.setattr(health, "_ping", lambda url: lambda: ran.append(url))
+    try:
+        checks = health.run_checks()
+    finally:
+        release.set()
+        health._executor.shutdown(wait=True)
+    assert checks["database"]["status"] == "fail"
+    assert checks["broker"] == {
+        "status": "fail",
+        "error": "no answer within 0.2 s",
+        "target": checks["broker"]["target"],
+    }
+    assert ran == []
