@@ -1,4 +1,5 @@
-"""``{% admin_login_hint as hint %}``: how to log in, for the admin's login page."""
+"""``{% admin_login_hint as hint %}``: how to log in, for the admin's login page
+(templates/admin/login.html; the account itself is calculator.dev_login's)."""
 
 from django import template
 
