@@ -25,6 +25,7 @@ import time
 
 import redis
 from django.conf import settings
+from kombu import Connection
 from kombu.utils.url import maybe_sanitize_url
 
 REMEMBER_S = 5.0
@@ -56,8 +57,6 @@ def _redis_answers(url: str, timeout: float) -> bool:
 
 
 def _kombu_answers(url: str, timeout: float) -> bool:
-    from kombu import Connection
-
     try:
         with Connection(url, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)

@@ -22,7 +22,11 @@ LOCAL_PG = "postgres://postgres@127.0.0.1:5432/test"
 
 
 def python_in(env_extra: dict[str, str], code: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DB_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DB_")) and k not in ("DATABASE_URL", "CACHE_URL")
+    }
     env.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1", **env_extra)
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90
