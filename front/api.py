@@ -1,10 +1,13 @@
 """JSON API v1: the same estimates as the pages, for scripts and other sites.
 
-Field names are a contract: extend, never rename. Errors are 400 with
-``{"error": {"field": ..., "message": ...}}``; an OpenAPI schema is served at
-``/api/v1/openapi.json``. The calculator options (quant, context, kv_type, parallel)
-are read by ``calculator.options`` in strict mode, like the CLI: ``context=32k`` and
-``quant=q4_k_m`` are understood, and the answer echoes canonical values.
+Field names are a contract: extend, never rename. Every error is JSON,
+``{"error": {"field": ..., "message": ...}}``: 400 for bad input (an ``EngineError``
+names its field), 404, 405, 413, 429, and 500 with ``field: "server"`` for our own
+faults (``front.middleware.ApiErrorsAsJson`` covers errors no operation saw). An
+OpenAPI schema is served at ``/api/v1/openapi.json``. The calculator options (quant,
+context, kv_type, parallel) are read by ``calculator.options`` in strict mode, like the
+CLI: ``context=32k`` and ``quant=q4_k_m`` are understood, and the answer echoes
+canonical values.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError, ValidationError
@@ -81,6 +84,19 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, "body", str(exc), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, "path", "not found", status=404)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Anything else is our fault: logged with its traceback, answered in the API's
+    shape (never Django's HTML 500 page)."""
+    log.error("API error on %s", request.get_full_path(), exc_info=exc)
+    return _error(request, "server", "internal error; it has been logged", status=500)
 
 
 # --- schemas ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 
 from front.api import api
+from front.http import safe_only
 from front.sitemaps import SITEMAPS
 from front.views import calculator, faq, kits
 
@@ -41,7 +42,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path(
         "sitemap.xml",
-        cache_control(public=True, max_age=3600)(sitemap),
+        safe_only(cache_control(public=True, max_age=3600)(sitemap)),
         {"sitemaps": SITEMAPS},
         name="sitemap",
     ),

@@ -16,7 +16,6 @@ from django.http import (
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from calculator import selectors, services, versions
@@ -27,6 +26,8 @@ from faq.selectors import model_faq
 from front import forms, memo, seo
 from front.caching import cached_page
 from front.htmx import HtmxHttpRequest, is_partial, template_for
+from front.http import safe_only
+from front.middleware import api_error_for, is_api
 from front.presenters.compare import compare as compare_models
 from front.presenters.kits import kit_picks
 from front.presenters.labels import context_presets, page_query
@@ -35,7 +36,7 @@ from front.presenters.methodology import KIND_LABELS, validation_report
 from front.presenters.model_page import calculation
 
 
-@require_safe
+@safe_only
 @cached_page()
 def home(request: HtmxHttpRequest) -> HttpResponse:
     popular = list(selectors.popular_models())
@@ -53,7 +54,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-@require_safe
+@safe_only
 @cached_page(options=("quant",), params=("q", "family", "architecture", "size", "fits_gb"))
 @vary_on_headers("HX-Request", "HX-Target")
 def model_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -85,7 +86,7 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template_for(request, "calculator/model_list.html", region), context)
 
 
-@require_safe
+@safe_only
 @cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES))
 @vary_on_headers("HX-Request")
 def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
@@ -147,7 +148,7 @@ def _redirect_keeping_query(request: HttpRequest, path: str) -> HttpResponse:
     return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
 
 
-@require_safe
+@safe_only
 @cached_page(options=("context",), params=("profile", "memory_gb", "kind", "bandwidth_gbps"))
 @vary_on_headers("HX-Request")
 def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -193,7 +194,7 @@ def _typical_bandwidth(hardware: services.HardwareSet, kind: str) -> float:
     return profile.bandwidth_gbps if profile else 89.6
 
 
-@require_safe
+@safe_only
 @cached_page(options=("context",))
 @vary_on_headers("HX-Request")
 def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
@@ -215,7 +216,7 @@ def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, template_for(request, "calculator/hardware_detail.html"), context)
 
 
-@require_safe
+@safe_only
 @cached_page(options=NAMES, params=("models",))
 @vary_on_headers("HX-Request")
 def compare(request: HtmxHttpRequest) -> HttpResponse:
@@ -242,7 +243,7 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template_for(request, "calculator/compare.html"), context)
 
 
-@require_safe
+@safe_only
 @cached_page()
 def methodology(request: HttpRequest) -> HttpResponse:
     models = list(selectors.models())
@@ -279,7 +280,10 @@ def methodology(request: HttpRequest) -> HttpResponse:
 def not_found(
     request: HttpRequest, exception: Exception | None = None, *, query: str = ""
 ) -> HttpResponse:
-    """The 404 page: a search box and a few suggestions (also Django's handler404)."""
+    """The 404 page: a search box and a few suggestions (also Django's handler404).
+    Under /api/ the API's JSON error instead."""
+    if is_api(request):
+        return api_error_for(request, HttpResponse(status=404))
     if exception is not None and isinstance(exception, Http404):
         query = ""
     suggestions = selectors.search(query) if query else []

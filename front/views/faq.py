@@ -23,7 +23,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import condition, require_safe
+from django.views.decorators.http import condition
 
 from calculator import selectors, services
 from calculator.models import HardwareProfile, LlmModel
@@ -31,6 +31,7 @@ from faq.models import FaqEntry
 from faq.selectors import model_faq as select_model_faq
 from faq.selectors import site_faq
 from front import seo
+from front.http import safe_only
 
 # Bump when the FAQ templates change, so cached pages get a new ETag.
 TEMPLATE_VERSION = "1"
@@ -88,7 +89,7 @@ def _model_faq_last_modified(request: HttpRequest, slug: str) -> datetime | None
     return _latest(model.updated_at, edits, _hardware_updated())
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
 @condition(etag_func=_model_faq_etag, last_modified_func=_model_faq_last_modified)
 def model_faq(request: HttpRequest, slug: str) -> HttpResponse:
@@ -140,7 +141,7 @@ def _index_last_modified(request: HttpRequest) -> datetime | None:
     return _latest(edits, models)
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
 @condition(etag_func=_index_etag, last_modified_func=_index_last_modified)
 def index(request: HttpRequest) -> HttpResponse:
@@ -183,7 +184,7 @@ def _og_last_modified(request: HttpRequest, slug: str) -> datetime | None:
     return _latest(model.updated_at, _hardware_updated())
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CDN_CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
 @condition(etag_func=_og_etag, last_modified_func=_og_last_modified)
 def model_og_image(request: HttpRequest, slug: str) -> HttpResponse:
@@ -197,7 +198,7 @@ def model_og_image(request: HttpRequest, slug: str) -> HttpResponse:
 # --- /robots.txt ----------------------------------------------------------------------------
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CDN_CACHE_SECONDS)
 def robots_txt(request: HttpRequest) -> HttpResponse:
     lines = [

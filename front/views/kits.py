@@ -7,7 +7,6 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from calculator import versions
@@ -17,12 +16,13 @@ from front import seo
 from front.caching import cached_page
 from front.forms import KitFilterForm
 from front.htmx import template_for
+from front.http import safe_only
 from front.presenters.kits import models_on_kit
 
 PRICED = (versions.MODELS, versions.PRICES)
 
 
-@require_GET
+@safe_only
 @cached_page(params=tuple(KitFilterForm.base_fields), data=PRICED)
 @vary_on_headers("HX-Request")
 def kit_list(request: HttpRequest) -> HttpResponse:
@@ -47,7 +47,7 @@ def kit_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form, "rows": rows})
 
 
-@require_GET
+@safe_only
 @cached_page(data=PRICED)
 def kit_detail(request: HttpRequest, slug: str) -> HttpResponse:
     kit = get_object_or_404(MemoryKit.objects.active(), slug=slug)
