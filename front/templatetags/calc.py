@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import template
 
 from calculator import formatting
+from front.presenters.labels import label as enum_label
 
 register = template.Library()
 
@@ -40,5 +41,6 @@ def index(sequence: tuple[object, ...] | list[object], i: int) -> object:
 
 
 @register.filter
-def index_key(mapping: dict[str, object], key: str) -> object:
-    return mapping.get(key, key)
+def label(value: object, enum: str) -> str:
+    """Human words for an enum value: ``{{ profile.tier|label:"tier" }}``."""
+    return enum_label(enum, value)

@@ -32,7 +32,7 @@ from front.presenters.compare import compare as compare_models
 from front.presenters.kits import kit_picks
 from front.presenters.labels import context_presets, page_query
 from front.presenters.lists import runs_in_budget, runs_on_profile, summaries
-from front.presenters.methodology import KIND_LABELS, validation_report
+from front.presenters.methodology import validation_report
 from front.presenters.model_page import calculation
 
 
@@ -270,7 +270,6 @@ def methodology(request: HttpRequest) -> HttpResponse:
             "report": report,
             "rows_by_kind": report.rows_by_kind(),
             "hardware": hardware,
-            "kind_labels": KIND_LABELS,
             "sold_sizes": SOLD_SIZES_GB,
             "json_ld": json_ld,
         },
