@@ -9,6 +9,7 @@ from calculator import services, validation
 from calculator.models import LlmModel
 from front import memo
 
+
 @dataclass(frozen=True)
 class ValidationReport:
     rows: tuple[validation.Row, ...]
