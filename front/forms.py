@@ -233,13 +233,15 @@ class MachineForm(forms.Form):
 
 class CompareForm(forms.Form):
     models = forms.CharField(
-        label="Models (slugs, comma-separated)", required=False, max_length=500
+        label="Models (names or slugs, comma-separated)", required=False, max_length=500
     )
 
     def clean_models(self) -> list[str]:
+        """The names typed, one per comma (``front.presenters.compare.pick_models``
+        finds the models)."""
         raw = self.cleaned_data.get("models") or ""
-        slugs = [s.strip().lower() for s in raw.replace(" ", ",").split(",") if s.strip()]
-        return list(dict.fromkeys(slugs))[:4]
+        terms = [t.strip() for t in raw.replace(";", ",").split(",") if t.strip()]
+        return list(dict.fromkeys(terms))[:8]
 
 
 class SearchForm(forms.Form):

@@ -5,6 +5,7 @@ per page. Under htmx, the swappable region of the same template is rendered alon
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from django.http import (
     Http404,
@@ -21,14 +22,15 @@ from django.views.decorators.vary import vary_on_headers
 from calculator import selectors, services, versions
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
-from calculator.options import DEFAULTS, NAMES, Problem
+from calculator.options import DEFAULTS, NAMES
 from faq.selectors import model_faq
-from front import forms, memo, seo
+from front import forms, memo, search, seo
 from front.caching import cached_page
 from front.htmx import HtmxHttpRequest, is_partial, template_for
 from front.http import safe_only
 from front.middleware import api_error_for, is_api
 from front.presenters.compare import compare as compare_models
+from front.presenters.compare import pick_models
 from front.presenters.kits import kit_picks
 from front.presenters.labels import context_presets, page_query
 from front.presenters.lists import runs_in_budget, runs_on_profile, summaries
@@ -63,13 +65,14 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     query = data.get("q") or ""
     qs = selectors.models(
-        query=query,
         family=data.get("family") or "",
         architecture=data.get("architecture") or "",
         size=data.get("size") or "",
     )
+    # A search ranks by how well each model's names match what was typed (typos too).
+    found = [m.model for m in search.rank(query, qs)] if query else qs
     options = Options(quant=data.get("quant") or DEFAULTS.quant)
-    rows = summaries(qs, options)
+    rows = summaries(found, options)
     fits_gb = data.get("fits_gb")
     if fits_gb:
         budget = machine_budget_bytes(fits_gb)
@@ -221,24 +224,36 @@ def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def compare(request: HtmxHttpRequest) -> HttpResponse:
     form = forms.CompareForm(request.GET or None)
-    slugs = form.cleaned_data["models"] if form.is_valid() else []
+    terms = form.cleaned_data["models"] if form.is_valid() else []
     options, problems = forms.page_options(request.GET)
-    models = selectors.models_by_slugs(slugs)
-    missing = [s for s in slugs if s not in {m.slug for m in models}]
-    if missing:
-        problems.insert(0, Problem("models", f"Unknown model: {', '.join(missing)}."))
+    catalog = list(selectors.models())
+    picked = pick_models(terms, catalog)
+    options_query = page_query(options)
+    unknown = [
+        (
+            u.term,
+            [
+                (model, f"{reverse('calculator:compare')}?"
+                 + urlencode({"models": picked.models_param(model)})
+                 + options_query.replace("?", "&"))
+                for model in u.suggestions
+            ],
+        )
+        for u in picked.unknown
+    ]  # fmt: skip
     hardware = services.hardware_set()
-    compared, profiles = compare_models(models, options, hardware)
+    compared, profiles = compare_models(picked.models, options, hardware)
     context = {
         "form": form if form.is_bound else forms.CompareForm(),
         "options_form": forms.display_form(options),
         "options": options,
-        "options_query": page_query(options),
+        "options_query": options_query,
         "compared": compared,
         "profiles": profiles,
         "problems": problems,
-        "all_models": selectors.models(),
-        "models_value": ",".join(m.slug for m in models),
+        "unknown": unknown,
+        "all_models": catalog,
+        "models_value": picked.text,
     }
     return render(request, template_for(request, "calculator/compare.html"), context)
 
@@ -285,7 +300,7 @@ def not_found(
         return api_error_for(request, HttpResponse(status=404))
     if exception is not None and isinstance(exception, Http404):
         query = ""
-    suggestions = selectors.search(query) if query else []
+    suggestions = search.suggest(query, selectors.models(), limit=5) if query else []
     popular = list(selectors.popular_models()[:8]) if not suggestions else []
     return render(
         request,

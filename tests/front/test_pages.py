@@ -175,7 +175,7 @@ def test_compare_shows_both_models_at_the_same_options(client):
 def test_compare_names_unknown_models_inline(client):
     response = client.get(reverse("calculator:compare"), {"models": "deepseek-r1,gpt-9"})
     assert response.status_code == 200
-    assert "Unknown model: gpt-9" in response.content.decode()
+    assert "No model is called “gpt-9”" in response.content.decode()
 
 
 def test_methodology_shows_the_live_validation_medians(client):
