@@ -13,8 +13,9 @@ from collections.abc import Mapping
 
 from calculator.engine.estimate import Options
 from calculator.engine.speed import SpeedEstimate
+from calculator.formatting import ctx
 from calculator.models import HardwareProfile
-from calculator.options import canonical_query
+from calculator.options import NAMES, canonical_items, canonical_query
 
 MIN_CONTEXT_PRESET = 2048
 
@@ -94,6 +95,25 @@ def page_query(options: Options) -> str:
     model page: the same options always link to the same URL."""
     query = canonical_query(options)
     return f"?{query}" if query else ""
+
+
+# How a title or an announcement names each option that differs from the default.
+STATE_WORDS = {
+    "quant": "{}",
+    "context": "{} context",
+    "kv_type": "{} KV cache",
+    "parallel": "{} parallel sequences",
+}
+
+
+def options_state(options: Options, fields: tuple[str, ...] = NAMES) -> str:
+    """The options that differ from the defaults, in words (``"Q8_0, 32K context"``;
+    empty for the defaults): what a page's title adds for its state."""
+    parts = []
+    for name, _ in canonical_items(options, fields=fields):
+        value = getattr(options, name)
+        parts.append(STATE_WORDS[name].format(ctx(value) if name == "context" else value))
+    return ", ".join(parts)
 
 
 def context_presets(max_context: int) -> list[int]:

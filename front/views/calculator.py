@@ -26,7 +26,7 @@ from calculator.options import DEFAULTS, NAMES
 from faq.selectors import model_faq
 from front import forms, memo, search, seo
 from front.caching import cached_page
-from front.htmx import HtmxHttpRequest, is_partial, template_for
+from front.htmx import HtmxHttpRequest, is_partial, render_region
 from front.http import safe_only
 from front.middleware import api_error_for, is_api
 from front.presenters.compare import compare as compare_models
@@ -86,7 +86,9 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
         "problems": forms.form_problems(form),
     }
     region = "search-results" if request.htmx.target == "search-results" else "result"
-    return render(request, template_for(request, "calculator/model_list.html", region), context)
+    # Live search results appear on other pages (home): they do not retitle them.
+    page = "calculator/model_list.html"
+    return render_region(request, page, context, region, title=region == "result")
 
 
 @safe_only
@@ -120,10 +122,11 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     )
     # Kit picks carry live prices: selected on every render (two queries).
     context["kits"] = kit_picks(calc, hardware)
-    if is_partial(request):
-        return render(request, f"{page}#result", context)
-    faq = model_faq(model, hardware)
     head = seo.headline_from(model, calc.estimate)
+    context["seo_title"] = seo.model_state_title(head)  # the tab follows the state
+    if is_partial(request):
+        return render_region(request, page, context)
+    faq = model_faq(model, hardware)
     title, description = seo.model_title(head), seo.model_description(head)
     crumbs = [
         ("Models", seo.absolute(request, reverse("calculator:model-list"))),
@@ -132,14 +135,13 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     context.update(
         faq=faq,
         faq_json_ld=seo.json_ld_script(seo.faq_page(faq)) if faq else "",
-        seo_title=title,
         seo_description=description,
         head_tags=seo.head_tags(
             request,
             title=title,
             description=description,
             canonical=seo.canonical_url(request, model.get_absolute_url()),
-            image_url=seo.absolute(request, reverse("faq:model-og-image", args=[model.slug])),
+            image_url=seo.absolute(request, reverse("faq:model-og-png", args=[model.slug])),
         ),
         breadcrumbs_json_ld=seo.json_ld_script(seo.breadcrumb_list(crumbs)),
     )
@@ -182,7 +184,7 @@ def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
         "profiles": hardware.profiles,
         "sizes": [s for s in SOLD_SIZES_GB if s <= 512],
     }
-    return render(request, template_for(request, "calculator/hardware_list.html"), context)
+    return render_region(request, "calculator/hardware_list.html", context)
 
 
 TYPICAL_PROFILE = {
@@ -213,10 +215,11 @@ def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "profile": profile,
         "options": options,
         "rows": rows,
+        "runs_whole": sum(1 for r in rows if r.status == "fits"),
         "problems": forms.form_problems(form),
         "presets": context_presets(131072),
     }
-    return render(request, template_for(request, "calculator/hardware_detail.html"), context)
+    return render_region(request, "calculator/hardware_detail.html", context)
 
 
 @safe_only
@@ -255,7 +258,7 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
         "all_models": catalog,
         "models_value": picked.text,
     }
-    return render(request, template_for(request, "calculator/compare.html"), context)
+    return render_region(request, "calculator/compare.html", context)
 
 
 @safe_only

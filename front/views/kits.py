@@ -15,7 +15,7 @@ from catalog.selectors import best_offer, kit_offers, kit_platform
 from front import seo
 from front.caching import cached_page
 from front.forms import KitFilterForm
-from front.htmx import template_for
+from front.htmx import render_region
 from front.http import safe_only
 from front.presenters.kits import models_on_kit
 
@@ -43,8 +43,8 @@ def kit_list(request: HttpRequest) -> HttpResponse:
         offer, fresh = best_offer(kit, now)
         platform = kit_platform(kit)
         rows.append({"kit": kit, "offer": offer, "fresh": fresh, "platform": platform})
-    template = template_for(request, "catalog/kit_list.html", "results")
-    return render(request, template, {"form": form, "rows": rows})
+    context = {"form": form, "rows": rows}
+    return render_region(request, "catalog/kit_list.html", context, "results")
 
 
 @safe_only
