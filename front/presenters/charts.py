@@ -47,7 +47,9 @@ class ChartPoint:
     total_bytes: int
     x: float
     y: float
-    minor: bool = False  # its axis label is left out on phones (every other one, when many)
+    # Its axis label is left out on phones when there are many: every other one, and the
+    # one next to the last (the last, the model's trained context, always shows).
+    minor: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def memory_chart(arch: Architecture, options: Options) -> MemoryChart:
         points = tuple(
             ChartPoint(
                 c, context_label(c), t, round(x_at(i), 1), round(y_at(t), 1),
-                minor=n > MANY_POINTS and i % 2 == 1 and i != n - 1,
+                minor=n > MANY_POINTS and i < n - 1 and (i % 2 == 1 or i == n - 2),
             )
             for i, (c, t) in enumerate(zip(contexts, totals, strict=True))
         )  # fmt: skip
