@@ -25,13 +25,14 @@ from ninja.errors import HttpError, ValidationError
 from pydantic import Field, create_model
 
 from calculator import options as option_table
-from calculator import services
+from calculator import selectors, services
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
 from calculator.engine.estimate import Options
 from calculator.engine.quant import PRESETS, native_weights_bytes, weights_bytes
 from calculator.engine.types import Architecture, EngineError
 from calculator.models import LlmModel
+from front import search
 from front.api_limits import error_response, guard, layer_count_over_limit
 from front.caching import cached_page
 from front.payloads import estimate_payload, model_payload
@@ -258,7 +259,8 @@ def list_models(request: HttpRequest) -> list[dict[str, Any]]:
 def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
     model = services.find_model(slug)
     if model is None:
-        raise ApiError("slug", f"unknown model '{slug}'", status=404)
+        hint = search.did_you_mean(slug, selectors.models())
+        raise ApiError("slug", f"unknown model '{slug}'{hint}", status=404)
     arch = services.architecture_of(model)
     quants = []
     for name in PRESETS:
@@ -283,12 +285,14 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
 )
 def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
     options = _options(params)
-    model = services.find_model(params.model)
+    # A slug or repository id; a model's name or nickname too ("DeepSeek R1", "R1").
+    model = services.find_model(params.model) or search.resolve(params.model, selectors.models())
     if model is None:
+        hint = search.did_you_mean(params.model, selectors.models())
         raise ApiError(
             "model",
-            f"unknown model '{params.model}': use a slug from /api/v1/models, or POST its "
-            "config.json to /api/v1/estimate",
+            f"unknown model '{params.model}'{hint}: use a slug from /api/v1/models, or POST "
+            "its config.json to /api/v1/estimate",
         )
     arch = services.architecture_of(model)
     return _run(arch, params, options, model_payload(model, arch))

@@ -148,3 +148,12 @@ def resolve(text: str, models: Iterable[LlmModel]) -> LlmModel | None:
 def suggest(text: str, models: Iterable[LlmModel], limit: int = 3) -> list[LlmModel]:
     """The closest models to a name that matched none exactly ("did you mean")."""
     return [m.model for m in rank(text, models, cutoff=SUGGEST_CUTOFF)[:limit]]
+
+
+def did_you_mean(text: str, models: Iterable[LlmModel]) -> str:
+    """`` (did you mean deepseek-r1 or deepseek-v3?)`` for a message, or empty."""
+    slugs = [m.slug for m in suggest(text, models)]
+    if not slugs:
+        return ""
+    listed = slugs[0] if len(slugs) == 1 else f"{', '.join(slugs[:-1])} or {slugs[-1]}"
+    return f" (did you mean {listed}?)"

@@ -100,9 +100,9 @@ def test_a_method_the_api_does_not_serve_is_a_json_405_with_allow(client):
 
 PAGES = [
     "/", "/models/", "/models/deepseek-r1/", "/models/deepseek-r1/faq/",
-    "/models/deepseek-r1/og.svg", "/hardware/",
+    "/models/deepseek-r1/og.svg", "/models/deepseek-r1/og.png", "/hardware/",
     "/hardware/rtx-4090/", "/compare/", "/methodology/", "/kits/", "/faq/",
-    "/robots.txt", "/sitemap.xml",
+    "/robots.txt", "/sitemap.xml", "/favicon.ico", "/favicon.svg", "/apple-touch-icon.png",
 ]  # fmt: skip
 
 
