@@ -92,7 +92,6 @@ class RejectControlCharacters:
             return self.get_response(request)
         if field == "path":
             raise Http404("control character in the path")  # the site's 404 page
-        message = f"{field}: contains a control character"
         if is_api(request):
-            return error_response(field, message)
-        return render(request, "400.html", {"message": message}, status=400)
+            return error_response(field, f"{field}: contains a control character")
+        return render(request, "400.html", {"field": field}, status=400)

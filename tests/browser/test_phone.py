@@ -93,3 +93,14 @@ def test_kits_and_faq_are_in_the_main_nav_and_the_footer(open_page, live_data):
         expect(page.locator(nav).get_by_role("link", name="FAQ")).to_have_attribute("href", "/faq/")
     page.locator("nav[aria-label=Main]").get_by_role("link", name="FAQ").click()
     expect(page.locator("nav[aria-label=Main] a[aria-current=page]")).to_have_text("FAQ")
+
+
+def test_two_models_compared_fit_a_phone_and_more_say_they_scroll(open_page, live_data):
+    page = open_page(PHONE)
+    page.goto("/compare/?models=deepseek-r1,qwen3-32b")
+    wrap = page.locator(".table-wrap.scrolls")
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth")
+    within_screen(page, "table.compare td strong")  # RAM to buy and tokens/s of both
+    expect(page.locator(".scroll-hint")).to_have_count(0)
+    page.goto("/compare/?models=deepseek-r1,qwen3-32b,gpt-oss-120b,phi-4")
+    expect(page.locator(".scroll-hint")).to_be_visible()
