@@ -22,6 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 from calculator import selectors, services, versions
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
+from calculator.models import LlmModel
 from calculator.options import DEFAULTS, NAMES
 from faq.selectors import model_faq
 from front import forms, memo, search, seo
@@ -232,18 +233,12 @@ def compare(request: HtmxHttpRequest) -> HttpResponse:
     catalog = list(selectors.models())
     picked = pick_models(terms, catalog)
     options_query = page_query(options)
-    unknown = [
-        (
-            u.term,
-            [
-                (model, f"{reverse('calculator:compare')}?"
-                 + urlencode({"models": picked.models_param(model)})
-                 + options_query.replace("?", "&"))
-                for model in u.suggestions
-            ],
-        )
-        for u in picked.unknown
-    ]  # fmt: skip
+
+    def compare_with(model: LlmModel) -> str:  # a "did you mean" link keeps the options
+        models = urlencode({"models": picked.models_param(model)})
+        return f"{reverse('calculator:compare')}?{models}{options_query.replace('?', '&')}"
+
+    unknown = [(u.term, [(m, compare_with(m)) for m in u.suggestions]) for u in picked.unknown]
     hardware = services.hardware_set()
     compared, profiles = compare_models(picked.models, options, hardware)
     context = {
