@@ -558,8 +558,19 @@ def _gemma2(c: _Cfg) -> Architecture:
     return _gemma(c, "gemma2", qk_norm=False)
 
 
+# Gemma 3's multimodal configs (4B, 12B, 27B) list only what differs from transformers'
+# Gemma3TextConfig; the converter reads them through AutoConfig (conversion/base.py
+# load_hparams at ggml-org/llama.cpp 0c1e57098), so the gaps take these defaults
+# (transformers 5.24.0, models/gemma3/configuration_gemma3.py).
+_GEMMA3_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 262_208, "num_attention_heads": 8, "num_key_value_heads": 4,
+    "head_dim": 256, "max_position_embeddings": 131_072, "sliding_window": 4096,
+}  # fmt: skip
+
+
 def _gemma3(c: _Cfg) -> Architecture:
-    return _gemma(c, "gemma3", qk_norm=True)
+    given = {k: v for k, v in c.raw.items() if v is not None}
+    return _gemma(_Cfg({**_GEMMA3_DEFAULTS, **given}, c.prefix), "gemma3", qk_norm=True)
 
 
 def _gemma4(c: _Cfg) -> Architecture:

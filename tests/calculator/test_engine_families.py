@@ -44,6 +44,23 @@ def test_gemma3_multimodal_config_is_sized_from_its_text_config():
     assert parse_config(wrapped).total_params == parse_config(gemma3_text()).total_params
 
 
+def test_gemma3_sparse_multimodal_config_takes_transformers_defaults():
+    # google/gemma-3-4b-it's text_config lists only what differs from Gemma3TextConfig
+    sparse = {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
+              "num_hidden_layers": 34, "sliding_window": 1024,
+              "rope_scaling": {"factor": 8.0, "rope_type": "linear"}}  # fmt: skip
+    arch = parse_config({"model_type": "gemma3", "text_config": sparse})
+    shapes = {t.name: t.shape for t in arch.tensors}
+    assert shapes["token_embd.weight"] == (2560, 262_208)
+    assert shapes["blk.0.attn_q.weight"] == (2560, 8 * 256)
+    assert shapes["blk.0.attn_k.weight"] == (2560, 4 * 256)
+    assert arch.n_ctx_train == 131_072
+    explicit = {**sparse, "vocab_size": 262_208, "num_attention_heads": 8,
+                "num_key_value_heads": 4, "head_dim": 256,
+                "max_position_embeddings": 131_072}  # fmt: skip
+    assert parse_config(explicit).total_params == arch.total_params
+
+
 def test_sliding_layers_stop_growing_past_window_plus_ubatch():
     arch = parse_config(gemma3_text())
     long, longer = kv_cache(arch, 65536), kv_cache(arch, 131072)
