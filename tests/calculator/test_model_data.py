@@ -82,8 +82,14 @@ def test_configs_rebuilt_from_a_copy_carry_the_hash_of_the_published_file():
 @pytest.mark.parametrize("slug", sorted(HASHED))
 def test_a_hashed_config_is_the_published_file_byte_for_byte(slug):
     data = HASHED[slug]
-    # transformers writes config.json as json.dumps(indent=2), with or without a final newline
-    text = json.dumps(data["config"], indent=2, ensure_ascii=False)
-    digests = {hashlib.sha256((text + end).encode()).hexdigest() for end in ("", "\n")}
+    # transformers writes config.json as json.dumps(indent=2) (Qwen3.5: indent=4), with or
+    # without a final newline
+    digests = {
+        hashlib.sha256(
+            (json.dumps(data["config"], indent=n, ensure_ascii=False) + end).encode()
+        ).hexdigest()
+        for n in (2, 4)
+        for end in ("", "\n")
+    }
     assert data["config_sha256"] in digests
     assert "github:dinoml/model-configs-rs" in data["source"]  # where the hash is recorded
