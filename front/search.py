@@ -20,7 +20,9 @@ A query's packaging words (``GGUF``, ``AWQ``, ``MLX``…, listed with the nickna
 repository owner other than the model's (``unsloth/DeepSeek-R1-GGUF``) are left out:
 they name a file of the model, not another model.
 
-Ties go to popular models, then to larger ones. Only rapidfuzz's C matchers run per
+Ties go to popular models, then to the model whose matching name the query covers
+most completely (the nickname ``deepseek`` → R1 beats ``DeepSeek V3.2`` for
+``deepsek``), then to larger ones. Only rapidfuzz's C matchers run per
 word, so a search over the catalog costs about a millisecond.
 """
 
@@ -119,6 +121,7 @@ class Match:
     model: LlmModel
     score: float
     exact: bool  # the query is one of the model's names
+    extra_words: int = 0  # words of the best-matching name the query leaves uncovered
 
 
 def rank(query: str, models: Iterable[LlmModel], cutoff: float = SEARCH_CUTOFF) -> list[Match]:
@@ -132,10 +135,19 @@ def rank(query: str, models: Iterable[LlmModel], cutoff: float = SEARCH_CUTOFF) 
         if exact in names:
             matches.append(Match(model, 100.0, exact=True))
             continue
-        best = max((score(form, name) for form in forms for name in names), default=0.0)
+        best, extra = max(
+            (
+                (score(form, name), -max(0, len(name.split()) - len(form.split())))
+                for form in forms
+                for name in names
+            ),
+            default=(0.0, 0),
+        )
         if best >= cutoff:
-            matches.append(Match(model, best, exact=False))
-    matches.sort(key=lambda m: (-m.exact, -m.score, -m.model.popular, -m.model.total_params))
+            matches.append(Match(model, best, exact=False, extra_words=-extra))
+    matches.sort(
+        key=lambda m: (-m.exact, -m.score, m.extra_words, -m.model.popular, -m.model.total_params)
+    )
     return matches
 
 

@@ -21,6 +21,7 @@ MIN_CONTEXT_PRESET = 2048
 
 MODE_LABELS = {
     "gpu": "Fits in VRAM",
+    "multi_gpu": "Split across GPUs",
     "unified": "Fits in unified memory",
     "cpu": "Fits in RAM",
     "expert_offload": "Experts offloaded to RAM",
@@ -33,10 +34,12 @@ ENUM_LABELS: dict[str, Mapping[str, str]] = {
     # Short names for a kit's one-line description; the catalog's choices say more.
     "form_factor": {
         "UDIMM": "UDIMM",
+        "CUDIMM": "CUDIMM (clocked UDIMM)",
         "SODIMM": "SO-DIMM",
         "RDIMM": "RDIMM",
         "LRDIMM": "LRDIMM",
         "3DS_RDIMM": "3DS RDIMM",
+        "MRDIMM": "MRDIMM (multiplexed-rank RDIMM)",
     },
     "hardware_kind": {
         "cpu": "PC system RAM (CPU inference)",
@@ -61,6 +64,8 @@ ENUM_LABELS: dict[str, Mapping[str, str]] = {
         "active_params": "Active parameters",
         "kv_cache": "KV cache size",
         "decode_speed": "Decode speed",
+        "prefill_speed": "Prompt processing speed",
+        "memory_bandwidth": "Measured memory bandwidth",
     },
 }
 

@@ -25,8 +25,9 @@ def first(query: str) -> str:
     [
         ("deepsek", "deepseek-r1"),  # a typo: the DeepSeek models, the popular one first
         ("deep seek r1", "deepseek-r1"),
-        ("llama3.1 70b", "llama-3.1-70b-instruct"),  # no spaces, lower case
-        ("Llama-3.1-70B", "llama-3.1-70b-instruct"),
+        ("llama3.1 70b", "llama-3.1-70b"),  # no spaces, lower case: the base model by name
+        ("Llama-3.1-70B", "llama-3.1-70b"),
+        ("llama 3.1 70b instruct", "llama-3.1-70b-instruct"),
         ("lama 3.3", "llama-3.3-70b-instruct"),
         ("R1", "deepseek-r1"),  # a nickname
         ("deepseek-ai/DeepSeek-R1", "deepseek-r1"),  # the repository id
@@ -80,7 +81,8 @@ def test_live_search_puts_the_closest_model_first(client):
         HTTP_HX_REQUEST="true", HTTP_HX_TARGET="search-results",
     ).content.decode()  # fmt: skip
     links = [part.split('"')[0] for part in html.split('href="/models/')[1:]]
-    assert links[0] == "llama-3.1-70b-instruct/"
+    assert links[0] == "llama-3.1-70b/"
+    assert "llama-3.1-70b-instruct/" in links[:3]
 
 
 def test_a_404_for_an_unknown_model_suggests_the_closest_one(client):
