@@ -204,6 +204,9 @@ def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:
             _profile_extras().get(row.slug, {}).get("prefill_class") or eff.key
         ),
         prefill_tflops=_profile_extras().get(row.slug, {}).get("prefill_tflops"),
+        moe_prefill_us=_moe_prefill_us(
+            _profile_extras().get(row.slug, {}).get("backend") or _class_backend(eff.key)
+        ),
     )
 
 
@@ -227,6 +230,17 @@ def _profile_extras() -> dict[str, dict[str, Any]]:
 
 def _prefill_etas() -> dict[str, float]:
     return {key: v["eta"] for key, v in _data(HARDWARE_FILE).get("prefill", {}).items()}
+
+
+def _class_backend(key: str) -> str:
+    """The llama.cpp backend a hardware class runs on (``cuda``, ``metal``...)."""
+    return str(_data(HARDWARE_FILE)["efficiency"].get(key, {}).get("backend", ""))
+
+
+def _moe_prefill_us(backend: str) -> float:
+    """A backend's MoE routing time per prompt token and MoE layer (``prefill_moe``)."""
+    entry = _data(HARDWARE_FILE).get("prefill_moe", {}).get(backend, {})
+    return float(entry.get("us_per_token_layer", 0.0))
 
 
 def platforms() -> dict[str, Platform]:
@@ -270,7 +284,14 @@ def hardware_set() -> HardwareSet:
     }
     prefill = _prefill_etas()
     efficiency = {
-        key: Efficiency(c.eta, c.low, c.high, c.overhead_ms, prefill.get(key))
+        key: Efficiency(
+            c.eta,
+            c.low,
+            c.high,
+            c.overhead_ms,
+            prefill.get(key),
+            _moe_prefill_us(_class_backend(key)),
+        )
         for key, c in classes.items()
     }
     extra = classes[MULTI_GPU_KEY].overhead_ms if MULTI_GPU_KEY in classes else 0.0

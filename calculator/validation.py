@@ -14,9 +14,13 @@ rows only. The split, per file:
   fit / check in file order.
 * ``build_speeds.csv``: multi-GPU rows alternate fit / check per GPU model (they fit the
   per-extra-GPU overhead); offload and two-socket rows fit nothing, so all are held out.
-* ``prefill_speeds.csv``: per device, one llama-bench pp512 row (llama-2-7b Q4_0 where the
-  scoreboards have it, else llama-3.1-8b Q4_K_M) fits the prompt efficiency; every other
-  model, quant, prompt length and depth is held out.
+* ``prefill_speeds.csv``: per device, one llama-bench pp512 row of a dense model
+  (llama-2-7b Q4_0 where the scoreboards have it, else llama-3.1-8b Q4_K_M) fits the prompt
+  efficiency. MoE rows: per device and backend, the shortest empty-cache prompt of the
+  smallest MoE model measured there (gpt-oss-20b), at its table's first micro-batch size,
+  fits the backend's routing time; every other model, quant, prompt length, depth and
+  micro-batch size is held out. ``ubatch`` is the run's ``-ub`` (llama-bench's 512 when
+  the command does not set it).
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ from calculator.engine.build import (
 )
 from calculator.engine.estimate import Options, footprint
 from calculator.engine.hardware import HardwareProfile, custom_profile
-from calculator.engine.kv_cache import kv_cache
+from calculator.engine.kv_cache import DEFAULT_UBATCH, kv_cache
 from calculator.engine.placement import place
 from calculator.engine.platform import Dimms, platforms_from_data
+from calculator.engine.prefill import MoeWeights, prompt_seconds
 from calculator.engine.quant import weights_bytes
 from calculator.engine.speed import Footprint, plan
 from calculator.engine.types import Architecture
@@ -181,9 +186,11 @@ def reference_inventory(profiles: Mapping[str, HardwareProfile]) -> Inventory:
     platforms, with the efficiency classes of ``hardware.json``."""
     data = json.loads((DATA_DIR / "hardware.json").read_text())
     prefill = {k: v["eta"] for k, v in data.get("prefill", {}).items()}
+    routing = prefill_moe_us(data)
     efficiency = {
         key: Efficiency(v["eta"], v.get("low", v["eta"]), v.get("high", v["eta"]),
-                        v.get("overhead_ms", 0.0), prefill.get(key))
+                        v.get("overhead_ms", 0.0), prefill.get(key),
+                        routing.get(v.get("backend", ""), 0.0))
         for key, v in data["efficiency"].items()
     }  # fmt: skip
     platforms = platforms_from_data(json.loads((DATA_DIR / "platforms.json").read_text()))
@@ -252,25 +259,53 @@ def prefill_footprint(arch: Architecture, record: Mapping[str, str]) -> Footprin
     return footprint(arch, Options(quant=record["quant"], context=context))[2]
 
 
+# llama.cpp backend a prefill row names -> the key of its routing figure (``prefill_moe``)
+PREFILL_BACKENDS = (("CUDA", "cuda"), ("ROCm", "rocm"), ("HIP", "rocm"), ("Vulkan", "vulkan"),
+                    ("Metal", "metal"), ("CPU", "cpu"))  # fmt: skip
+
+
+def prefill_backend(record: Mapping[str, str]) -> str:
+    """``cuda`` / ``rocm`` / ``vulkan`` / ``metal`` / ``cpu`` from a row's ``backend``."""
+    text = record.get("backend", "")
+    return next((key for word, key in PREFILL_BACKENDS if word in text), "")
+
+
+def prefill_moe_us(data: Mapping[str, object] | None = None) -> dict[str, float]:
+    """Routing time per prompt token and MoE layer, per backend (``hardware.json``)."""
+    if data is None:
+        data = json.loads((DATA_DIR / "hardware.json").read_text())
+    section: Mapping[str, Mapping[str, float]] = data.get("prefill_moe", {})  # type: ignore[assignment]
+    return {key: float(v["us_per_token_layer"]) for key, v in section.items()}
+
+
 def predicted_prefill(
-    arch: Architecture, hw: HardwareProfile, record: Mapping[str, str]
+    arch: Architecture,
+    hw: HardwareProfile,
+    record: Mapping[str, str],
+    routing_us: Mapping[str, float] | None = None,
 ) -> float | None:
-    """Prompt tokens/s for a llama-bench ``pp<tokens>`` run at ``depth``."""
+    """Prompt tokens/s for a llama-bench ``pp<tokens>`` run at ``depth``, with the row's
+    micro-batch and (MoE) its backend's routing time."""
     fp = prefill_footprint(arch, record)
-    rate = hw.prefill_flops_per_s
-    if fp.prefill is None or rate is None:
+    if fp.prefill is None:
         return None
     tokens, depth = int(record["tokens"]), int(record["depth"] or 0)
-    return tokens / (fp.prefill.flops(tokens, depth) / rate)
+    moe = MoeWeights(fp.n_moe_layers, fp.expert_bytes) if fp.is_moe else None
+    us = (routing_us or {}).get(prefill_backend(record))
+    ubatch = int(record.get("ubatch") or DEFAULT_UBATCH)
+    spent = prompt_seconds(fp.prefill, tokens, hw, start=depth, moe=moe, ubatch=ubatch,
+                           routing_us=us)  # fmt: skip
+    return tokens / spent if spent else None
 
 
 def prefill_rows(
     archs: Mapping[str, Architecture], profiles: Mapping[str, HardwareProfile]
 ) -> list[Row]:
+    routing = prefill_moe_us()
     rows = []
     for r in filter(included, read_reference("prefill_speeds.csv")):
         arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
-        predicted = predicted_prefill(arch, hw, r) if arch and hw else None
+        predicted = predicted_prefill(arch, hw, r, routing) if arch and hw else None
         rows.append(
             Row("prefill_speed", r["model_slug"], f"{r['quant']} {r['test']} on {r['hardware']}",
                 float(r["tokens_per_s"]), predicted, r["source"], r.get("notes", ""),

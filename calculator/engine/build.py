@@ -41,6 +41,7 @@ class Efficiency:
     high: float
     overhead_ms: float = 0.0
     prefill_eta: float | None = None
+    moe_prefill_us: float = 0.0  # prompt time per token and MoE layer (its backend's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ def platform_host(
         dimm_slots=platform.slots,
         read_ceiling_gbps=setup.read_ceiling_gbps,
         prefill_efficiency=efficiency.prefill_eta,
+        moe_prefill_us=efficiency.moe_prefill_us,
         sockets=setup.sockets_used,
     )
     return Host(profile, setup, platform)
@@ -232,6 +234,7 @@ def custom_host(
         overhead_ms=efficiency.overhead_ms,
         fp16_tflops=fp16_tflops,
         prefill_efficiency=efficiency.prefill_eta,
+        moe_prefill_us=efficiency.moe_prefill_us,
         sockets=sockets,
         name=f"your {device.label} ({memory_gb:g} GB, {bandwidth_gbps:g} GB/s)",
     )
@@ -259,6 +262,7 @@ def custom_gpu(
         overhead_ms=efficiency.overhead_ms,
         fp16_tflops=fp16_tflops,
         prefill_efficiency=efficiency.prefill_eta,
+        moe_prefill_us=efficiency.moe_prefill_us,
         name=f"your GPU ({memory_gb:g} GB, {bandwidth_gbps:g} GB/s)",
     )
     return replace(

@@ -35,7 +35,7 @@ from calculator.engine.hardware import FIT_MARGIN_BYTES, GB, HardwareProfile
 from calculator.engine.kv_cache import DEFAULT_UBATCH
 from calculator.engine.options import Options
 from calculator.engine.pools import Fit, FitClass, Pool, classify, host_pool, vram_pool
-from calculator.engine.prefill import PP_TOKENS
+from calculator.engine.prefill import PP_TOKENS, MoeWeights, prompt_seconds
 
 PlacementMode = Literal[
     "gpu", "multi_gpu", "unified", "cpu", "expert_offload", "partial_offload", "does_not_fit"
@@ -204,23 +204,22 @@ def _prefill_seconds(
     cost = fp.prefill
     if cost is None:
         return None
+    moe = MoeWeights(fp.n_moe_layers, fp.expert_bytes) if fp.is_moe else None
     gpus = build.devices
     if not gpus:
-        rate = build.host.profile.prefill_flops_per_s
-        return cost.flops(tokens) / rate if rate else None
-    flops = cost.flops(tokens)
-    rates = [g.prefill_flops_per_s for g in gpus]
+        return prompt_seconds(cost, tokens, build.host.profile, moe=moe)
     total_read = lay.gpu_read + lay.host_read
     offloaded = lay.host_read / total_read if total_read else 0.0
     on_gpus = shares if lay.gpu_read else [1.0] + [0.0] * (len(gpus) - 1)
     seconds = 0.0
-    for i, (rate, share) in enumerate(zip(rates, on_gpus, strict=False)):
+    for i, (gpu, share) in enumerate(zip(gpus, on_gpus, strict=False)):
         part = (1 - offloaded) * share + (offloaded if i == 0 else 0.0)
         if not part:
             continue
-        if not rate:
+        spent = prompt_seconds(cost, tokens, gpu, share=part, moe=moe)
+        if spent is None:
             return None
-        seconds += flops * part / rate
+        seconds += spent
     if lay.stream_bytes:
         link = gpus[0].link_gbps
         if not link:

@@ -42,6 +42,9 @@ def test_prompt_efficiencies_are_the_fit_of_their_fit_rows(archs):
     stored = {p["slug"]: p["prefill_tflops"] for p in HARDWARE["profiles"]
               if p.get("prefill_tflops")}  # fmt: skip
     assert stored == fit.measured_tflops
+    routing = {k: v["us_per_token_layer"] for k, v in HARDWARE["prefill_moe"].items()}
+    assert routing == fit.moe_us
+    assert fit.moe_rows["cuda"] >= 3 and fit.moe_us["cuda"] > fit.moe_us["metal"]
 
 
 def test_every_fit_row_is_marked_and_check_rows_never_enter_a_fit():

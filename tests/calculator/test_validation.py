@@ -109,14 +109,19 @@ def test_held_out_prefill_of_dense_models_within_35_percent_on_75_percent(rows):
     assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MoE prompt processing: the FLOPs model over-predicts 1.5-3x on CUDA and ROCm "
-    "(each expert's GEMM sees a handful of the micro-batch's tokens) while Metal matches; no "
-    "single efficiency fits both, so the held-out share over all models stays near 60%",
-)
 def test_held_out_prefill_within_35_percent_on_75_percent(rows):
     acc = validation.held_out_accuracy(rows, "prefill", 0.35)
+    assert acc.rows >= 60
+    assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
+
+
+def test_held_out_prefill_of_moe_models_within_35_percent_on_75_percent(rows):
+    """MoE prompts: FLOPs + experts read per micro-batch + per-backend routing time, the
+    routing fitted on one short prompt per device; other models, longer prompts, depths
+    and micro-batch sizes are held out."""
+    moe = [r for r in rows if r not in _dense(rows)]
+    acc = validation.held_out_accuracy(moe, "prefill", 0.35)
+    assert acc.rows >= 40
     assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
 
 

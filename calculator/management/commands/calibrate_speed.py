@@ -75,6 +75,9 @@ class Command(BaseCommand):
             self.stdout.write(f"prefill {key:<16} {eta:.3f} of fp16 TFLOPS")
         for slug, tflops in pre.measured_tflops.items():
             self.stdout.write(f"prefill {slug:<28} {tflops:.1f} effective TFLOPS")
+        for backend, us in pre.moe_us.items():
+            self.stdout.write(f"prefill MoE {backend:<8} {us:.2f} µs per token and MoE layer "
+                              f"({pre.moe_rows[backend]} fit rows)")  # fmt: skip
         if write:
             hardware["prefill"] = {
                 key: {
@@ -90,6 +93,31 @@ class Command(BaseCommand):
             }
             for slug, tflops in pre.measured_tflops.items():
                 profiles[slug]["prefill_tflops"] = tflops
+            moe_fit_rows = [
+                r for r in validation.read_reference("prefill_speeds.csv")
+                if r.get("use") == "fit" and r["model_slug"] in archs
+                and archs[r["model_slug"]].n_expert
+            ]  # fmt: skip
+            hardware["prefill_moe"] = {
+                backend: {
+                    "us_per_token_layer": us,
+                    "sources": sorted(
+                        {
+                            r["source"]
+                            for r in moe_fit_rows
+                            if validation.prefill_backend(r) == backend
+                        }
+                    ),
+                    "derivation": (
+                        f"Prompt time per token and MoE layer beyond the FLOPs and the experts' "
+                        f"reads per micro-batch (calculator/engine/prefill.py prompt_seconds), "
+                        f"grid fit (least squared log error) to the {pre.moe_rows[backend]} MoE "
+                        f"'fit' rows of this backend in calculator/data/reference/"
+                        f"prefill_speeds.csv, with the dense prompt rates fitted first."
+                    ),
+                }
+                for backend, us in pre.moe_us.items()
+            }
             services.HARDWARE_FILE.write_text(
                 json.dumps(hardware, indent=2, ensure_ascii=False) + "\n"
             )
