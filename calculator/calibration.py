@@ -29,6 +29,7 @@ from calculator.engine.hardware import HardwareProfile
 from calculator.engine.placement import place
 from calculator.engine.types import Architecture
 from calculator.validation import (
+    build_prompt_tps,
     included,
     measured_footprint,
     predicted_prefill,
@@ -175,6 +176,35 @@ def fit_extra_gpu_ms(archs: Mapping[str, Architecture], inv: Inventory) -> Group
         return sum(math.log(max(p, 1e-9) / m) ** 2 for p, m in predictions(ms, "fit"))
 
     best = min(EXTRA_GPU_GRID_MS, key=loss)
+    train, check = predictions(best, "fit"), predictions(best, "check")
+    return GroupFit(
+        best, len(train), sum(_within(p, m) for p, m in train),
+        len(check), sum(_within(p, m) for p, m in check),
+    )  # fmt: skip
+
+
+LINK_GRID = [i / 100 for i in range(30, 101)]
+
+
+def fit_link_efficiency(archs: Mapping[str, Architecture], inv: Inventory) -> GroupFit:
+    """The share of the PCIe link that llama.cpp's weight copies reach when a plan with
+    weights in system RAM reads a prompt (``build_speeds.csv`` ``offload_prefill`` rows)."""
+    cases = []
+    for r in filter(included, read_reference("build_speeds.csv")):
+        arch = archs.get(r["model_slug"])
+        build = reference_build(r, inv) if arch else None
+        if arch is not None and build is not None and r["group"] == "offload_prefill":
+            cases.append((r["use"], float(r["tokens_per_s"]), arch, r, build))
+
+    def predictions(eta: float, use: str) -> list[tuple[float, float]]:
+        tuning = replace(inv.tuning, link_efficiency=eta)
+        return [(build_prompt_tps(arch, r, build, tuning) or 1e-9, measured)
+                for case_use, measured, arch, r, build in cases if case_use == use]  # fmt: skip
+
+    def loss(eta: float) -> float:
+        return sum(math.log(p / m) ** 2 for p, m in predictions(eta, "fit"))
+
+    best = min(LINK_GRID, key=loss)
     train, check = predictions(best, "fit"), predictions(best, "check")
     return GroupFit(
         best, len(train), sum(_within(p, m) for p, m in train),

@@ -41,6 +41,7 @@ PLATFORMS_FILE = DATA_DIR / "platforms.json"
 BUILDS_FILE = DATA_DIR / "builds.json"
 MOE_PENALTY_KEY = "moe_penalty"
 MULTI_GPU_KEY = "multi_gpu"  # overhead_ms: per token for each GPU after the first
+PCIE_KEY = "pcie"  # eta: share of the PCIe link weight copies to a GPU reach
 DEFAULT_HOST_SLUG = "desktop-ddr5-5600-2ch"
 
 
@@ -256,13 +257,14 @@ class HardwareSet:
     efficiency_by_kind: dict[str, tuple[float, float]]  # kind → (eta, overhead_ms)
     efficiency: dict[str, Efficiency] = field(default_factory=dict)  # by class key
     extra_gpu_ms: float = 0.0
+    link_efficiency: float = 1.0  # PCIe weight copies, share of the link
 
     def get(self, slug: str) -> hw.HardwareProfile | None:
         return next((p for p in self.profiles if p.slug == slug), None)
 
     @property
     def tuning(self) -> Tuning:
-        return Tuning(moe_penalty=self.moe_penalty, extra_gpu_ms=self.extra_gpu_ms)
+        return Tuning(self.moe_penalty, self.extra_gpu_ms, self.link_efficiency)
 
 
 # hardware.json efficiency class that a visitor's own machine of each kind uses
@@ -295,7 +297,8 @@ def hardware_set() -> HardwareSet:
         for key, c in classes.items()
     }
     extra = classes[MULTI_GPU_KEY].overhead_ms if MULTI_GPU_KEY in classes else 0.0
-    return HardwareSet(profiles, host, penalty, by_kind, efficiency, extra)
+    link = classes[PCIE_KEY].eta if PCIE_KEY in classes else 1.0
+    return HardwareSet(profiles, host, penalty, by_kind, efficiency, extra, link)
 
 
 def custom_hardware(
@@ -323,6 +326,7 @@ def estimate_for(
         host=hardware.host,
         moe_penalty=hardware.moe_penalty,
         extra_gpu_ms=hardware.extra_gpu_ms,
+        link_efficiency=hardware.link_efficiency,
     )
 
 

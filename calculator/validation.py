@@ -13,7 +13,10 @@ rows only. The split, per file:
 * ``decode_speeds.csv`` (one device): within each hardware class, rows alternate
   fit / check in file order.
 * ``build_speeds.csv``: multi-GPU rows alternate fit / check per GPU model (they fit the
-  per-extra-GPU overhead); offload and two-socket rows fit nothing, so all are held out.
+  per-extra-GPU overhead); offload decode and two-socket rows fit nothing, so all are held
+  out. Prompt rows on GPU + system RAM (``offload_prefill``, reported in the ``prefill``
+  group): the first steady-state step of each run fits the PCIe copy efficiency, deeper
+  steps are held out.
 * ``prefill_speeds.csv``: per device, one llama-bench pp512 row of a dense model
   (llama-2-7b Q4_0 where the scoreboards have it, else llama-3.1-8b Q4_K_M) fits the prompt
   efficiency. MoE rows: per device and backend, the shortest empty-cache prompt of the
@@ -47,7 +50,7 @@ from calculator.engine.build import (
 from calculator.engine.estimate import Options, footprint
 from calculator.engine.hardware import HardwareProfile, custom_profile
 from calculator.engine.kv_cache import DEFAULT_UBATCH, kv_cache
-from calculator.engine.placement import place
+from calculator.engine.placement import place, prompt_seconds_on
 from calculator.engine.platform import Dimms, platforms_from_data
 from calculator.engine.prefill import MoeWeights, prompt_seconds
 from calculator.engine.quant import weights_bytes
@@ -196,12 +199,13 @@ def reference_inventory(profiles: Mapping[str, HardwareProfile]) -> Inventory:
     platforms = platforms_from_data(json.loads((DATA_DIR / "platforms.json").read_text()))
     multi = data["efficiency"].get("multi_gpu", {}).get("overhead_ms", 0.0)
     penalty = data["efficiency"].get("moe_penalty", {}).get("eta", 1.0)
+    link = data["efficiency"].get("pcie", {}).get("eta", 1.0)
     options = {
         p["slug"]: tuple(p["memory_options_gb"])
         for p in data["profiles"]
         if p.get("memory_options_gb")
     }
-    return Inventory(profiles, platforms, efficiency, options, Tuning(penalty, multi))
+    return Inventory(profiles, platforms, efficiency, options, Tuning(penalty, multi, link))
 
 
 _HOST_DIMMS = re.compile(r"^(\d+)x(\d+)@(\d+)$")
@@ -233,22 +237,52 @@ def reference_build(record: Mapping[str, str], inv: Inventory) -> Build | None:
     return make_build(reference_host(record["host"], inv), gpus)
 
 
+_PROMPT_TEST = re.compile(r"^pp(\d+)")
+
+
+def prompt_tokens(record: Mapping[str, str]) -> int | None:
+    """A build row's prompt length (``pp512 (sweep-bench)`` -> 512), None for decode."""
+    match = _PROMPT_TEST.match(record.get("test", ""))
+    return int(match.group(1)) if match else None
+
+
+def build_prompt_tps(
+    arch: Architecture, record: Mapping[str, str], build: Build, tuning: Tuning
+) -> float | None:
+    """Prompt tokens/s of a build row: ``pp<tokens>`` after ``context`` cached tokens in
+    micro-batches of the row's ``ubatch`` (llama-bench's 512 when not stated)."""
+    tokens = prompt_tokens(record) or 0
+    depth = int(record["context"] or 0)
+    fp = footprint(arch, Options(quant=record["quant"], context=depth + tokens,
+                                 kv_type=record["kv_type"]))[2]  # fmt: skip
+    options = Options(quant=record["quant"], context=fp.context, kv_type=record["kv_type"])
+    plan_ = place(build, fp, options, tuning)
+    ubatch = int(record.get("ubatch") or DEFAULT_UBATCH)
+    spent = prompt_seconds_on(plan_, tokens, start=depth, ubatch=ubatch)
+    return tokens / spent if spent else None
+
+
 def build_speed_rows(archs: Mapping[str, Architecture], inv: Inventory) -> list[Row]:
-    """Decode rows on builds (``build_speeds.csv``): multi-GPU, offload, sockets."""
+    """Rows on builds (``build_speeds.csv``): decode on several GPUs, GPU + system RAM and
+    sockets; prompts on GPU + system RAM (reported in the ``prefill`` group)."""
     rows = []
     for r in filter(included, read_reference("build_speeds.csv")):
         arch = archs.get(r["model_slug"])
         build = reference_build(r, inv)
+        prompt = prompt_tokens(r) is not None
         predicted = None
-        if arch and build:
+        if arch and build and prompt:
+            predicted = build_prompt_tps(arch, r, build, inv.tuning)
+        elif arch and build:
             fp = measured_footprint(arch, r)
             options = Options(quant=r["quant"], context=fp.context, kv_type=r["kv_type"])
             predicted = place(build, fp, options, inv.tuning).tokens_per_s
         where = " + ".join(filter(None, (r["gpus"], r["host"]))) or "?"
+        kind, group = ("prefill_speed", "prefill") if prompt else ("decode_speed", r["group"])
         rows.append(
-            Row("decode_speed", r["model_slug"], f"{r['quant']} on {where}",
-                float(r["tokens_per_s"]), predicted, r["source"], r.get("notes", ""),
-                _use(r), r["group"])
+            Row(kind, r["model_slug"], f"{r['quant']} {r['test'] + ' ' if prompt else ''}on "
+                f"{where}", float(r["tokens_per_s"]), predicted, r["source"],
+                r.get("notes", ""), _use(r), group)
         )  # fmt: skip
     return rows
 

@@ -100,6 +100,7 @@ class _Layout(NamedTuple):
     gpu_layers: int
     cpu_moe_layers: int
     note: str = ""
+    stream_experts: float = 0.0  # host routed experts: only those a micro-batch routes to
 
 
 class _Basis(NamedTuple):
@@ -129,18 +130,18 @@ def _gpu_layout(fp: Footprint, room: int) -> _Layout | None:
             cpu = fp.n_moe_layers - on_gpu
             host_share = cpu / fp.n_moe_layers
             host_experts = fp.expert_bytes * host_share
-            touched = fp.prefill.experts_touched() if fp.prefill else 1.0
             return _Layout(
                 "expert_offload",
                 int(base + per_layer * on_gpu),
                 fp.dense_read_bytes + fp.kv_read_bytes + fp.expert_read_bytes * (1 - host_share),
                 int(host_experts) + fp.token_embd_bytes,
                 fp.expert_read_bytes * host_share,
-                host_experts * touched,
+                0.0,
                 fp.n_layer + 1,
                 cpu,
                 f"attention, shared weights and KV cache on the GPU; routed experts of "
                 f"{cpu} of {fp.n_moe_layers} layers in system RAM",
+                host_experts,
             )
     layers = fp.weights_bytes - fp.token_embd_bytes - fp.output_bytes
     per_layer = (layers + fp.kv_bytes) / fp.n_layer
@@ -149,11 +150,13 @@ def _gpu_layout(fp: Footprint, room: int) -> _Layout | None:
     share = ngl / fp.n_layer
     active = fp.dense_read_bytes - fp.output_bytes + fp.expert_read_bytes
     host_layers = per_layer * (fp.n_layer - ngl)
+    host_experts = fp.expert_bytes * (1 - share)
     if ngl == 0:
         return _Layout(
-            "cpu", 0, 0.0, fp.device_bytes, fp.read_bytes_per_token, fp.weights_bytes, 0, 0,
+            "cpu", 0, 0.0, fp.device_bytes, fp.read_bytes_per_token,
+            fp.weights_bytes - fp.expert_bytes, 0, 0,
             "too large for the GPU to help decode: runs from system RAM (the GPU still "
-            "reads prompts)",
+            "reads prompts)", fp.expert_bytes,
         )  # fmt: skip
     return _Layout(
         "partial_offload",
@@ -161,10 +164,11 @@ def _gpu_layout(fp: Footprint, room: int) -> _Layout | None:
         active * share + fp.output_bytes + fp.kv_read_bytes * share,
         int(host_layers) + fp.token_embd_bytes + fp.compute_bytes,
         active * (1 - share) + fp.kv_read_bytes * (1 - share),
-        host_layers,
+        host_layers - host_experts,
         ngl,
         0,
         f"{ngl} of {fp.n_layer} layers on the GPU, the rest on the CPU",
+        host_experts,
     )
 
 
@@ -197,17 +201,26 @@ def _decode(
 
 
 def _prefill_seconds(
-    build: Build, lay: _Layout, shares: list[float], fp: Footprint, tokens: int
+    build: Build,
+    lay: _Layout,
+    shares: list[float],
+    fp: Footprint,
+    tokens: int,
+    tuning: Tuning,
+    *,
+    start: int = 0,
+    ubatch: int = DEFAULT_UBATCH,
 ) -> float | None:
-    """Seconds to read a prompt of ``tokens`` from an empty cache, or None when a device
-    that computes has no FLOPS figure."""
+    """Seconds to read a prompt of ``tokens`` after ``start`` cached tokens in micro-batches
+    of ``ubatch``, or None when a device that computes has no FLOPS figure."""
     cost = fp.prefill
     if cost is None:
         return None
     moe = MoeWeights(fp.n_moe_layers, fp.expert_bytes) if fp.is_moe else None
     gpus = build.devices
     if not gpus:
-        return prompt_seconds(cost, tokens, build.host.profile, moe=moe)
+        return prompt_seconds(cost, tokens, build.host.profile, start=start, moe=moe,
+                              ubatch=ubatch)  # fmt: skip
     total_read = lay.gpu_read + lay.host_read
     offloaded = lay.host_read / total_read if total_read else 0.0
     on_gpus = shares if lay.gpu_read else [1.0] + [0.0] * (len(gpus) - 1)
@@ -216,16 +229,36 @@ def _prefill_seconds(
         part = (1 - offloaded) * share + (offloaded if i == 0 else 0.0)
         if not part:
             continue
-        spent = prompt_seconds(cost, tokens, gpu, share=part, moe=moe)
+        spent = prompt_seconds(cost, tokens, gpu, start=start, share=part, moe=moe,
+                               ubatch=ubatch)  # fmt: skip
         if spent is None:
             return None
         seconds += spent
-    if lay.stream_bytes:
+    if lay.stream_bytes or lay.stream_experts:
         link = gpus[0].link_gbps
         if not link:
             return None
-        seconds += math.ceil(tokens / DEFAULT_UBATCH) * lay.stream_bytes / (link * GB)
+        batch = max(1, min(tokens, ubatch))
+        routed = cost.experts_touched(batch) if cost.expert_fraction else 1.0
+        copied = lay.stream_bytes + lay.stream_experts * routed
+        seconds += math.ceil(tokens / batch) * copied / (link * GB * tuning.link_efficiency)
     return seconds
+
+
+def prompt_seconds_on(
+    placement: Placement, tokens: int, *, start: int = 0, ubatch: int = DEFAULT_UBATCH
+) -> float | None:
+    """Seconds the plan's build spends reading a prompt of ``tokens`` after ``start``
+    tokens already cached, in micro-batches of ``ubatch`` (llama.cpp's ``-ub``); None when
+    the model does not run or a device that computes has no FLOPS figure. Plans with
+    weights in system RAM copy them to the first GPU for every micro-batch (op offload),
+    so a larger ``-ub`` reads long prompts faster there."""
+    b = placement.basis
+    if b is None or not placement.runs:
+        return None
+    shares = _shares(placement.build.devices, b.fp.compute_bytes)[0]
+    return _prefill_seconds(placement.build, b.layout, shares, b.fp, tokens, b.tuning,
+                            start=start, ubatch=ubatch)  # fmt: skip
 
 
 def _formula(build: Build, lay: _Layout, fp: Footprint, tps: float, tuning: Tuning) -> str:
@@ -318,8 +351,10 @@ def _placement(
             lay.host_resident, 0, 0, "; ".join(notes), fit.short_bytes, fit.left_bytes,
         )  # fmt: skip
     tps, low, high = _decode(build, lay, shares, fp, tuning)
-    pp = _prefill_seconds(build, lay, shares, fp, PP_TOKENS)
-    ttft = _prefill_seconds(build, lay, shares, fp, fp.context) if pp and fp.context else None
+    pp = _prefill_seconds(build, lay, shares, fp, PP_TOKENS, tuning)
+    ttft = (
+        _prefill_seconds(build, lay, shares, fp, fp.context, tuning) if pp and fp.context else None
+    )
     return Placement(
         build=build,
         fit=fit.fit,

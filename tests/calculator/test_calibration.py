@@ -34,6 +34,12 @@ def test_the_multi_gpu_overhead_is_the_fit_of_its_fit_rows(archs):
     assert fit.rows >= 10 and fit.held_out >= 10
 
 
+def test_the_pcie_copy_efficiency_is_the_fit_of_its_fit_rows(archs):
+    fit = calibration.fit_link_efficiency(archs, inventory())
+    assert HARDWARE["efficiency"]["pcie"]["eta"] == fit.value
+    assert fit.rows >= 3 and fit.held_out >= 3
+
+
 def test_prompt_efficiencies_are_the_fit_of_their_fit_rows(archs):
     classes = {p["slug"]: p.get("prefill_class") or p["efficiency_class"]
                for p in HARDWARE["profiles"]}  # fmt: skip

@@ -89,9 +89,12 @@ def test_held_out_decode_within_30_percent_on_80_percent_of_each_group(rows, gro
 
 @pytest.mark.xfail(
     strict=True,
-    reason="4 held-out mainline rows (one box: EPYC 9355 VM + RTX 3090s): llama.cpp's CPU side "
-    "computes the routed experts far below the RAM bandwidth our CPU efficiency assumes "
-    "(predicted +50-80%); no offload row is left to fit a separate coefficient honestly",
+    reason="9 held-out mainline rows from two boxes, 4 within ±30% (median error 50%): the "
+    "Threadripper PRO 7965WX + A6000 rows are within -14..+5%, but the EPYC 9355 VM + RTX 3090 "
+    "rows run 1.5-1.8x slower than predicted although the same VM's CPU-only run is predicted "
+    "within 3%, so the loss is in that VM's GPU-CPU hand-offs, not in CPU efficiency; one box "
+    "cannot calibrate a hand-off cost, and its depth rows carry May-2025 CUDA builds' "
+    "quantized-KV attention slowdown",
 )
 def test_held_out_offload_decode_within_30_percent_on_80_percent(rows):
     acc = validation.held_out_accuracy(rows, "offload", 0.30)

@@ -67,6 +67,30 @@ class Command(BaseCommand):
                     f"{multi.held_out}. eta unused."
                 ),
             }
+        link = calibration.fit_link_efficiency(archs, inv)
+        self.stdout.write(
+            f"PCIe weight copies {link.value:.2f} of the link  fit rows {link.within_30}/"
+            f"{link.rows} within ±30%  held out {link.held_out_within_30}/{link.held_out}"
+        )
+        if write:
+            hardware["efficiency"][services.PCIE_KEY] = {
+                "eta": link.value,
+                "sources": sorted(
+                    {
+                        r["source"]
+                        for r in validation.read_reference("build_speeds.csv")
+                        if r["group"] == "offload_prefill" and r.get("use") == "fit"
+                    }
+                ),
+                "derivation": (
+                    f"eta = share of a GPU's PCIe link (link_gbps) that llama.cpp's copies of "
+                    f"weights kept in system RAM reach while it reads a prompt (op offload: "
+                    f"every micro-batch copies them to the GPU), fitted (grid, log error) to the "
+                    f"{link.rows} 'fit' offload_prefill rows of calculator/data/reference/"
+                    f"build_speeds.csv: {link.within_30}/{link.rows} within ±30%; held out "
+                    f"{link.held_out_within_30}/{link.held_out}."
+                ),
+            }
         classes = {
             slug: p.get("prefill_class") or p["efficiency_class"] for slug, p in profiles.items()
         }
