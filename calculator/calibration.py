@@ -29,6 +29,7 @@ from calculator.engine.hardware import HardwareProfile
 from calculator.engine.placement import place
 from calculator.engine.types import Architecture
 from calculator.validation import (
+    build_decode_tps,
     build_prompt_tps,
     included,
     measured_footprint,
@@ -36,8 +37,10 @@ from calculator.validation import (
     prefill_backend,
     prefill_footprint,
     prefill_moe_us,
+    prompt_tokens,
     read_reference,
     reference_build,
+    row_engine,
 )
 
 ETA_GRID = [i / 100 for i in range(30, 91)]
@@ -205,6 +208,36 @@ def fit_link_efficiency(archs: Mapping[str, Architecture], inv: Inventory) -> Gr
         return sum(math.log(p / m) ** 2 for p, m in predictions(eta, "fit"))
 
     best = min(LINK_GRID, key=loss)
+    train, check = predictions(best, "fit"), predictions(best, "check")
+    return GroupFit(
+        best, len(train), sum(_within(p, m) for p, m in train),
+        len(check), sum(_within(p, m) for p, m in check),
+    )  # fmt: skip
+
+
+ENGINE_GRID = [i / 100 for i in range(50, 201)]
+
+
+def fit_engine(archs: Mapping[str, Architecture], inv: Inventory, key: str) -> GroupFit:
+    """An engine's CPU expert rate against llama.cpp's (``host_moe_factor``), fitted to its
+    GPU + system RAM decode rows (``build_speeds.csv`` ``offload_ik`` for ik_llama.cpp)."""
+    cases = []
+    for r in filter(included, read_reference("build_speeds.csv")):
+        arch = archs.get(r["model_slug"])
+        build = reference_build(r, inv) if arch else None
+        if arch is None or build is None or row_engine(r) != key or prompt_tokens(r):
+            continue
+        cases.append((r["use"], float(r["tokens_per_s"]), arch, r, build))
+
+    def predictions(factor: float, use: str) -> list[tuple[float, float]]:
+        tuning = replace(inv.tuning, host_moe_factor=factor)
+        return [(build_decode_tps(arch, r, build, tuning) or 1e-9, measured)
+                for case_use, measured, arch, r, build in cases if case_use == use]  # fmt: skip
+
+    def loss(factor: float) -> float:
+        return sum(math.log(p / m) ** 2 for p, m in predictions(factor, "fit"))
+
+    best = min(ENGINE_GRID, key=loss)
     train, check = predictions(best, "fit"), predictions(best, "check")
     return GroupFit(
         best, len(train), sum(_within(p, m) for p, m in train),

@@ -16,7 +16,9 @@ rows only. The split, per file:
   per-extra-GPU overhead); offload decode and two-socket rows fit nothing, so all are held
   out. Prompt rows on GPU + system RAM (``offload_prefill``, reported in the ``prefill``
   group): the first steady-state step of each run fits the PCIe copy efficiency, deeper
-  steps are held out.
+  steps are held out. ik_llama.cpp GPU + system RAM rows (``offload_ik``, a separately
+  calibrated engine): the shortest context of each run fits the engine's CPU expert rate,
+  deeper steps are held out.
 * ``prefill_speeds.csv``: per device, one llama-bench pp512 row of a dense model
   (llama-2-7b Q4_0 where the scoreboards have it, else llama-3.1-8b Q4_K_M) fits the prompt
   efficiency. MoE rows: per device and backend, the shortest empty-cache prompt of the
@@ -54,7 +56,7 @@ from calculator.engine.placement import place, prompt_seconds_on
 from calculator.engine.platform import Dimms, platforms_from_data
 from calculator.engine.prefill import MoeWeights, prompt_seconds
 from calculator.engine.quant import weights_bytes
-from calculator.engine.speed import Footprint, plan
+from calculator.engine.speed import LLAMA_CPP, Engine, Footprint, engines_from_data, plan
 from calculator.engine.types import Architecture
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -262,21 +264,42 @@ def build_prompt_tps(
     return tokens / spent if spent else None
 
 
+def reference_engines() -> dict[str, Engine]:
+    """llama.cpp and the separately calibrated engines of ``hardware.json``."""
+    return engines_from_data(json.loads((DATA_DIR / "hardware.json").read_text()))
+
+
+def row_engine(record: Mapping[str, str]) -> str:
+    """The engine a row ran: ``ik_llama.cpp`` when its backend says so, else llama.cpp."""
+    backend = record.get("backend", "")
+    return "ik_llama.cpp" if backend.startswith("ik_llama.cpp") else LLAMA_CPP.key
+
+
+def build_decode_tps(
+    arch: Architecture, record: Mapping[str, str], build: Build, tuning: Tuning
+) -> float | None:
+    """Decode tokens/s of a build row, at the middle of its tg run."""
+    fp = measured_footprint(arch, record)
+    options = Options(quant=record["quant"], context=fp.context, kv_type=record["kv_type"])
+    return place(build, fp, options, tuning).tokens_per_s
+
+
 def build_speed_rows(archs: Mapping[str, Architecture], inv: Inventory) -> list[Row]:
     """Rows on builds (``build_speeds.csv``): decode on several GPUs, GPU + system RAM and
-    sockets; prompts on GPU + system RAM (reported in the ``prefill`` group)."""
+    sockets; prompts on GPU + system RAM (reported in the ``prefill`` group). Rows another
+    engine ran (``offload_ik``) are predicted with that engine's calibration."""
+    engines = reference_engines()
     rows = []
     for r in filter(included, read_reference("build_speeds.csv")):
         arch = archs.get(r["model_slug"])
         build = reference_build(r, inv)
         prompt = prompt_tokens(r) is not None
+        tuning = engines[row_engine(r)].tuning(inv.tuning)
         predicted = None
         if arch and build and prompt:
-            predicted = build_prompt_tps(arch, r, build, inv.tuning)
+            predicted = build_prompt_tps(arch, r, build, tuning)
         elif arch and build:
-            fp = measured_footprint(arch, r)
-            options = Options(quant=r["quant"], context=fp.context, kv_type=r["kv_type"])
-            predicted = place(build, fp, options, inv.tuning).tokens_per_s
+            predicted = build_decode_tps(arch, r, build, tuning)
         where = " + ".join(filter(None, (r["gpus"], r["host"]))) or "?"
         kind, group = ("prefill_speed", "prefill") if prompt else ("decode_speed", r["group"])
         rows.append(

@@ -51,6 +51,7 @@ class Tuning:
     moe_penalty: float = 1.0  # MoE decode reaches this share of a dense model's efficiency
     extra_gpu_ms: float = 0.0  # per token, for each GPU after the first in a layer split
     link_efficiency: float = 1.0  # share of a GPU's PCIe link weight copies to it reach
+    host_moe_factor: float = 1.0  # the engine's CPU expert reads vs llama.cpp's (speed.Engine)
 
 
 @dataclass(frozen=True)

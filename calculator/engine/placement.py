@@ -182,6 +182,12 @@ def _rates(hw: HardwareProfile, factor: float) -> tuple[float, float, float]:
     return min(eta * scale, cap), min(low * scale, cap), min(high * scale, cap)
 
 
+def _host_factor(fp: Footprint, tuning: Tuning) -> float:
+    """System RAM's share of its class efficiency: MoE reads there run at the engine's own
+    CPU expert rate (``host_moe_factor``: 1 for llama.cpp)."""
+    return tuning.moe_penalty * tuning.host_moe_factor if fp.is_moe else 1.0
+
+
 def _decode(
     build: Build, lay: _Layout, shares: list[float], fp: Footprint, tuning: Tuning
 ) -> tuple[float, float, float]:
@@ -191,11 +197,11 @@ def _decode(
     main = gpus[0] if gpus else build.host.profile
     fixed = main.overhead_ms / 1000 + max(0, len(gpus) - 1) * tuning.extra_gpu_ms / 1000
     seconds = [fixed, fixed, fixed]
-    parts = [(lay.gpu_read * share, gpu) for gpu, share in zip(gpus, shares, strict=False)]
+    parts = [(lay.gpu_read * share, gpu, factor) for gpu, share in zip(gpus, shares, strict=False)]
     if lay.host_read:
-        parts.append((lay.host_read, build.host.profile))
-    for read, hw in parts:
-        for pick, rate in enumerate(_rates(hw, factor)):
+        parts.append((lay.host_read, build.host.profile, _host_factor(fp, tuning)))
+    for read, hw, pool_factor in parts:
+        for pick, rate in enumerate(_rates(hw, pool_factor)):
             seconds[pick] += read / rate
     return 1 / seconds[0], 1 / seconds[1], 1 / seconds[2]
 
@@ -274,7 +280,8 @@ def _formula(build: Build, lay: _Layout, fp: Footprint, tps: float, tuning: Tuni
         host = build.host.profile
         where = "system RAM" if build.gpus else host.name
         cap = f", at most {host.read_ceiling_gbps:g} GB/s" if host.read_ceiling_gbps else ""
-        parts.append(f"{lay.host_read / GB:.2f} GB ÷ ({host.efficiency * factor:.2f} × "
+        host_eta = host.efficiency * _host_factor(fp, tuning)
+        parts.append(f"{lay.host_read / GB:.2f} GB ÷ ({host_eta:.2f} × "
                      f"{host.bandwidth_gbps:g} GB/s{cap}) in {where}")  # fmt: skip
     main = build.devices[0] if lay.gpu_read else build.host.profile
     overhead = f" + {main.overhead_ms:g} ms" if main.overhead_ms else ""

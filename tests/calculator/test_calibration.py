@@ -40,6 +40,12 @@ def test_the_pcie_copy_efficiency_is_the_fit_of_its_fit_rows(archs):
     assert fit.rows >= 3 and fit.held_out >= 3
 
 
+def test_the_ik_llama_cpp_engine_is_the_fit_of_its_own_rows(archs):
+    fit = calibration.fit_engine(archs, inventory(), "ik_llama.cpp")
+    assert HARDWARE["engines"]["ik_llama.cpp"]["host_moe_factor"] == fit.value
+    assert fit.rows >= 5 and fit.held_out >= 5
+
+
 def test_prompt_efficiencies_are_the_fit_of_their_fit_rows(archs):
     classes = {p["slug"]: p.get("prefill_class") or p["efficiency_class"]
                for p in HARDWARE["profiles"]}  # fmt: skip

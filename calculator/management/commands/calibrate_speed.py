@@ -91,6 +91,31 @@ class Command(BaseCommand):
                     f"{link.held_out_within_30}/{link.held_out}."
                 ),
             }
+        ik = calibration.fit_engine(archs, inv, "ik_llama.cpp")
+        self.stdout.write(
+            f"ik_llama.cpp CPU experts x{ik.value:.2f} of llama.cpp's  fit rows {ik.within_30}/"
+            f"{ik.rows}  held out {ik.held_out_within_30}/{ik.held_out}"
+        )
+        if write:
+            hardware.setdefault("engines", {})["ik_llama.cpp"] = {
+                "label": "ik_llama.cpp",
+                "host_moe_factor": ik.value,
+                "sources": sorted(
+                    {
+                        r["source"]
+                        for r in validation.read_reference("build_speeds.csv")
+                        if r["group"] == "offload_ik" and r.get("use") == "fit"
+                    }
+                ),
+                "derivation": (
+                    f"host_moe_factor = rate at which ik_llama.cpp reads routed experts from "
+                    f"system RAM during decode, relative to llama.cpp's (class efficiency x "
+                    f"moe_penalty); placement as llama.cpp's. Fitted (grid, log error) to the "
+                    f"{ik.rows} 'fit' offload_ik rows of calculator/data/reference/"
+                    f"build_speeds.csv: {ik.within_30}/{ik.rows} within ±30%; held out "
+                    f"{ik.held_out_within_30}/{ik.held_out}."
+                ),
+            }
         classes = {
             slug: p.get("prefill_class") or p["efficiency_class"] for slug, p in profiles.items()
         }
