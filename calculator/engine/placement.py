@@ -18,8 +18,12 @@ Placement follows llama.cpp's defaults:
 
 Decode: ``seconds/token = overhead + sum(bytes read in a pool ÷ (efficiency x bandwidth,
 capped by the pool's read ceiling))``, MoE at ``moe_penalty`` of the dense efficiency,
-plus ``extra_gpu_ms`` for each GPU after the first. Prefill: :mod:`prefill`. Fit:
-:func:`~calculator.engine.pools.classify`, the one rule.
+plus ``extra_gpu_ms`` for each GPU after the first; routed experts in system RAM read at
+the engine's CPU expert rate (``Tuning.host_moe_factor``, 1 for llama.cpp). Prefill:
+:mod:`prefill`, plus the weights kept in system RAM copied to the first GPU for every
+micro-batch at ``Tuning.link_efficiency`` of its PCIe link; :func:`prompt_seconds_on` times
+any prompt length, depth and ``-ub`` on a plan. Fit: :func:`~calculator.engine.pools.classify`,
+the one rule.
 """
 
 from __future__ import annotations
