@@ -5,6 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEV    := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+# What pytest runs (default: the whole suite), e.g. PYTEST_ARGS="tests/catalog -x".
+PYTEST_ARGS ?=
+# Tests get Redis (and PostgreSQL) from here: the configured server when it answers,
+# else a throwaway one on a free port, stopped afterwards (tests/services.py).
+WITH_SERVICES := $(BIN)/python -m tests.services
 
 .PHONY: install run serve test test-postgres browser worker beat bench lint format typecheck migrations-check load-data reset-local-db
 
@@ -17,22 +22,31 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up everything (venv, install, migrate, load data) and serve on http://127.0.0.1:8000
+## Set up everything (venv, install, migrate, load data, the dev login admin / admin) and
+## start the site on http://$(RUN_ADDR): with Redis, the web server, a Celery worker and
+## beat together (honcho + Procfile; Ctrl-C stops all); without, the web server only.
+RUN_ADDR ?= 127.0.0.1:8000
 run: install
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py load_data
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV) $(BIN)/python manage.py create_dev_superuser
+	@if $(DEV) $(BIN)/python -m config.broker; then \
+	  echo "Starting web, worker and beat (Procfile) on http://$(RUN_ADDR); Ctrl-C stops all"; \
+	  $(DEV) RUN_ADDR=$(RUN_ADDR) exec $(BIN)/honcho start -f Procfile; \
+	else \
+	  $(DEV) CELERY_BROKER_AVAILABLE=0 exec $(BIN)/python manage.py runserver $(RUN_ADDR); \
+	fi
 
 load-data: install
 	$(DEV) $(BIN)/python manage.py load_data
 
-## Run the whole suite (SQLite); browser tests drive Debian's Chromium
+## Run the whole suite (SQLite) with a real Redis; browser tests drive Debian's Chromium
 test: install browser
-	$(BIN)/pytest
+	$(WITH_SERVICES) -- $(BIN)/pytest $(PYTEST_ARGS)
 
-## The same suite against the PostgreSQL on 127.0.0.1:5432
+## The same suite against PostgreSQL at PG_URL (a throwaway cluster when none answers)
 test-postgres: install browser
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+	DATABASE_URL=$(PG_URL) $(WITH_SERVICES) --postgres -- $(BIN)/pytest $(PYTEST_ARGS)
 
 ## Debian's Chromium for the Playwright tests (never a downloaded browser)
 browser:
@@ -44,25 +58,24 @@ browser:
 worker: install
 	$(DEV) $(BIN)/celery -A config worker --beat --loglevel=INFO
 
-## Production server: gunicorn + WhiteNoise, settings from the environment (README
-## "Running in production"). Run `manage.py migrate` once per deploy, not here.
+## Production server: granian (config/serve.py) + WhiteNoise, settings from the environment
+## (README "Running in production"). Run `manage.py migrate` once per deploy, not here.
 BIND        ?= 0.0.0.0:8000
-WEB_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
+WEB_WORKERS ?= $(shell nproc)
 WEB_THREADS ?= 4
 serve: install
 	$(BIN)/python manage.py check --deploy
 	$(BIN)/python manage.py collectstatic --noinput
-	$(BIN)/gunicorn config.wsgi:application --bind $(BIND) \
-	  --workers $(WEB_WORKERS) --worker-class gthread --threads $(WEB_THREADS) \
-	  --max-requests 5000 --max-requests-jitter 500 --timeout 30 --graceful-timeout 30 \
-	  --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+	BIND=$(BIND) WEB_WORKERS=$(WEB_WORKERS) WEB_THREADS=$(WEB_THREADS) exec $(BIN)/python -m config.serve
 
-## Load test (wrk) of a production-like gunicorn on a free loopback port, then the engine alone
+## Load test (wrk) of the production server on a free loopback port, the engine alone,
+## then /livez under 100 slow-header clients
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
 	  else echo "make bench needs Debian's wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/slow_clients.py
 
 ## ruff, then the import contracts in pyproject.toml (dependencies point one way)
 lint: install

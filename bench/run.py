@@ -6,7 +6,8 @@
    SECRET_KEY, a SQLite file database migrated and loaded with ``load_data``,
    static files collected for WhiteNoise, Redis as the cache (a unique key prefix,
    so nobody else's keys are touched; the local cache if Redis does not answer).
-2. Starts gunicorn on a free loopback port and checks every target answers 200
+2. Starts the production server (config/serve.py: granian, as ``make serve``) on a
+   free loopback port and checks every target answers 200
    (the htmx partial must be a fragment, not a page).
 3. Drives each target with wrk (Debian's package) from a second process, a bounded
    load: a warm-up, then ``--duration`` seconds over ``--connections`` connections.
@@ -34,6 +35,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from config.serve import server_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -157,15 +160,9 @@ def main() -> int:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = (tmp / "gunicorn.log").open("w")
+    log = (tmp / "server.log").open("w")
     server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"), "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", str(args.workers),
-            "--worker-class", "gthread", "--threads", str(args.threads),
-            "--log-level", "warning",
-        ],
+        server_argv(f"127.0.0.1:{port}", args.workers, args.threads),
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     script = tmp / "report.lua"
@@ -191,7 +188,7 @@ def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> i
         except OSError:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
-            print("gunicorn did not start:\n" + (tmp / "gunicorn.log").read_text(), file=sys.stderr)
+            print("server did not start:\n" + (tmp / "server.log").read_text(), file=sys.stderr)
             return 1
         time.sleep(0.2)
 
@@ -207,7 +204,7 @@ def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> i
             return 1
 
     print(
-        f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); wrk: 1 thread, "
+        f"granian (WSGI): {args.workers} workers x {args.threads} threads; wrk: 1 thread, "
         f"{args.connections} connections, {args.duration}s per target after {args.warmup}s warm-up"
     )
     results: list[Result] = []
@@ -239,9 +236,9 @@ def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> i
         )
     failed = sum(r.failed for r in results)
     print(f"\nfailed requests: {failed}")
-    log_text = (tmp / "gunicorn.log").read_text()
+    log_text = (tmp / "server.log").read_text()
     if "Traceback" in log_text or "ERROR" in log_text:
-        print("gunicorn logged errors:\n" + log_text[-4000:], file=sys.stderr)
+        print("the server logged errors:\n" + log_text[-4000:], file=sys.stderr)
         failed += 1
 
     print()

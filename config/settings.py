@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.deadline.RequestDeadlineMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +83,19 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Timeouts, so a hung or overloaded database fails a request instead of holding it:
+# PostgreSQL gives up connecting after DB_CONNECT_TIMEOUT seconds (libpq's minimum is 2)
+# and cancels any statement after DB_STATEMENT_TIMEOUT seconds (0: never). Options in
+# DATABASE_URL's query string (?connect_timeout=…&options=-c statement_timeout=…) win.
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
+DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=10.0)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    _db_options["options"] = (
+        f"-c statement_timeout={round(DB_STATEMENT_TIMEOUT * 1000)} "
+        + _db_options.get("options", "")
+    ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -98,6 +112,12 @@ if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="llmram"),
             "TIMEOUT": env.int("CACHE_TIMEOUT", default=3600),
+            # Seconds to connect and to wait for an answer: a dead cache costs one short
+            # wait, then FailSoftRedisCache skips it for a few seconds.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+            },
         }
     }
 else:
@@ -136,6 +156,22 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Socket timeouts for the broker and the result backend (seconds): a Redis that hangs
+# fails a publish or a result write instead of blocking it. The read timeout stays above
+# the worker's 1 s BRPOP poll.
+BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=2.0)
+BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=10.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_SOCKET_TIMEOUT
+# Whether the broker answers, for code that would queue a task (config.broker): unset,
+# it is probed (PING, BROKER_PROBE_TIMEOUT seconds); 1/0 forces the answer.
+CELERY_BROKER_AVAILABLE = env.bool("CELERY_BROKER_AVAILABLE", default=None)
+BROKER_PROBE_TIMEOUT = env.float("BROKER_PROBE_TIMEOUT", default=0.5)
 
 # Catalog price sync: beat runs the dispatcher, which fans out one task per due retailer.
 # Locks and the cross-worker rate limit live in Redis (CATALOG_REDIS_URL).
@@ -151,6 +187,13 @@ CELERY_BEAT_SCHEDULE = {
 
 # Request bodies: a pasted config.json is small; refuse anything huge early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_000_000)
+# A request past this many seconds stops at its next database query with a 503
+# (config.deadline); 0 switches the deadline off. Above the catalog's 25 s budget for
+# syncs an editor runs in the request (CATALOG_INPROCESS_BUDGET).
+REQUEST_DEADLINE = env.float("REQUEST_DEADLINE", default=30.0)
+# /healthz shows targets and error text only to loopback clients that came in directly,
+# or to a request with "Authorization: Bearer <HEALTHZ_TOKEN>" (unset: no token works).
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # Logs go to stderr; LOG_FORMAT=json writes one JSON object per line (for a collector).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")

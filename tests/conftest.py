@@ -5,6 +5,14 @@ import pytest
 from calculator import services
 from calculator.models import HardwareProfile, LlmModel
 from front import memo
+from tests import services as test_services
+
+
+def pytest_unconfigure(config):
+    """Stop the throwaway Redis/PostgreSQL this session started, if any (tests/services.py:
+    tests ask for Redis with ``redis_url_for_tests()``, which starts one only when none
+    answers at the configured URL)."""
+    test_services.stop_all()
 
 
 def _load_catalog() -> None:

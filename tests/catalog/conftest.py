@@ -18,7 +18,10 @@ from celery.signals import task_postrun
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
 
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+from tests.services import redis_url_for_tests
+
+# The configured Redis's DB 15, or a throwaway server when none answers (tests/services.py).
+TEST_REDIS_URL = redis_url_for_tests()
 # One queue per test session: Celery caches its queue map, so it must not change per test.
 TEST_QUEUE = f"test-catalog-{uuid.uuid4().hex[:8]}-queue"
 

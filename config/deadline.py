@@ -1,0 +1,99 @@
+"""A deadline for every web request (``REQUEST_DEADLINE`` seconds, 0: none).
+
+A thread serving a WSGI request cannot be interrupted, so the deadline is cooperative:
+the middleware stamps when the request must be done, and every database query checks
+the stamp before it runs. A request past its deadline stops at its next query and
+answers 503 with ``Retry-After`` (JSON under ``/api/``) instead of running on. Each
+single wait is bounded on its own (``DB_CONNECT_TIMEOUT``, ``DB_STATEMENT_TIMEOUT``, the
+cache's and broker's socket timeouts), so no request holds a thread much longer than
+the deadline plus one statement. ``lifted()`` switches it off for a block.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+log = logging.getLogger("config.deadline")
+RETRY_AFTER_S = 5
+MESSAGE = "The server took too long to answer this request; please try again shortly."
+
+_deadline: ContextVar[float | None] = ContextVar("request_deadline", default=None)
+
+
+class DeadlineExceeded(Exception):
+    """The request ran past REQUEST_DEADLINE; raised before its next database query."""
+
+
+def remaining() -> float | None:
+    """Seconds left for the current request (negative when past), None outside one."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+@contextmanager
+def lifted() -> Iterator[None]:
+    """No deadline inside this block: for work an editor asked to run in the request
+    (a price sync without a broker), bounded by its own timeouts instead."""
+    token = _deadline.set(None)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def check_deadline(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):
+    """A database execute-wrapper: refuse to start a query once the request is late."""
+    left = remaining()
+    if left is not None and left < 0:
+        raise DeadlineExceeded(f"request past its deadline by {-left:.1f} s")
+    return execute(sql, params, many, context)
+
+
+def _install_on_every_connection() -> None:
+    # First in the list, so a test's own `with connection.execute_wrapper(...)` pops its
+    # wrapper, not this one.
+    for connection in connections.all():
+        if check_deadline not in connection.execute_wrappers:
+            connection.execute_wrappers.insert(0, check_deadline)
+
+
+def deadline_response(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"error": {"field": "request", "message": MESSAGE}}, status=503
+        )
+    else:
+        response = HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+class RequestDeadlineMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        seconds = float(getattr(settings, "REQUEST_DEADLINE", 0) or 0)
+        if seconds <= 0:
+            return self.get_response(request)
+        _install_on_every_connection()
+        token = _deadline.set(time.monotonic() + seconds)
+        try:
+            return self.get_response(request)
+        finally:
+            _deadline.reset(token)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DeadlineExceeded):
+            return None
+        log.warning("%s %s: %s", request.method, request.path, exception)
+        return deadline_response(request)
