@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from calculator.engine.build import Inventory
 from calculator.engine.estimate import Options
@@ -29,11 +29,18 @@ from calculator.engine.hardware import HardwareProfile
 from calculator.engine.placement import place
 from calculator.engine.types import Architecture
 from calculator.validation import (
+    build_decode_tps,
+    build_prompt_tps,
     included,
     measured_footprint,
+    predicted_prefill,
+    prefill_backend,
     prefill_footprint,
+    prefill_moe_us,
+    prompt_tokens,
     read_reference,
     reference_build,
+    row_engine,
 )
 
 ETA_GRID = [i / 100 for i in range(30, 91)]
@@ -179,6 +186,65 @@ def fit_extra_gpu_ms(archs: Mapping[str, Architecture], inv: Inventory) -> Group
     )  # fmt: skip
 
 
+LINK_GRID = [i / 100 for i in range(30, 101)]
+
+
+def fit_link_efficiency(archs: Mapping[str, Architecture], inv: Inventory) -> GroupFit:
+    """The share of the PCIe link that llama.cpp's weight copies reach when a plan with
+    weights in system RAM reads a prompt (``build_speeds.csv`` ``offload_prefill`` rows)."""
+    cases = []
+    for r in filter(included, read_reference("build_speeds.csv")):
+        arch = archs.get(r["model_slug"])
+        build = reference_build(r, inv) if arch else None
+        if arch is not None and build is not None and r["group"] == "offload_prefill":
+            cases.append((r["use"], float(r["tokens_per_s"]), arch, r, build))
+
+    def predictions(eta: float, use: str) -> list[tuple[float, float]]:
+        tuning = replace(inv.tuning, link_efficiency=eta)
+        return [(build_prompt_tps(arch, r, build, tuning) or 1e-9, measured)
+                for case_use, measured, arch, r, build in cases if case_use == use]  # fmt: skip
+
+    def loss(eta: float) -> float:
+        return sum(math.log(p / m) ** 2 for p, m in predictions(eta, "fit"))
+
+    best = min(LINK_GRID, key=loss)
+    train, check = predictions(best, "fit"), predictions(best, "check")
+    return GroupFit(
+        best, len(train), sum(_within(p, m) for p, m in train),
+        len(check), sum(_within(p, m) for p, m in check),
+    )  # fmt: skip
+
+
+ENGINE_GRID = [i / 100 for i in range(50, 201)]
+
+
+def fit_engine(archs: Mapping[str, Architecture], inv: Inventory, key: str) -> GroupFit:
+    """An engine's CPU expert rate against llama.cpp's (``host_moe_factor``), fitted to its
+    GPU + system RAM decode rows (``build_speeds.csv`` ``offload_ik`` for ik_llama.cpp)."""
+    cases = []
+    for r in filter(included, read_reference("build_speeds.csv")):
+        arch = archs.get(r["model_slug"])
+        build = reference_build(r, inv) if arch else None
+        if arch is None or build is None or row_engine(r) != key or prompt_tokens(r):
+            continue
+        cases.append((r["use"], float(r["tokens_per_s"]), arch, r, build))
+
+    def predictions(factor: float, use: str) -> list[tuple[float, float]]:
+        tuning = replace(inv.tuning, host_moe_factor=factor)
+        return [(build_decode_tps(arch, r, build, tuning) or 1e-9, measured)
+                for case_use, measured, arch, r, build in cases if case_use == use]  # fmt: skip
+
+    def loss(factor: float) -> float:
+        return sum(math.log(p / m) ** 2 for p, m in predictions(factor, "fit"))
+
+    best = min(ENGINE_GRID, key=loss)
+    train, check = predictions(best, "fit"), predictions(best, "check")
+    return GroupFit(
+        best, len(train), sum(_within(p, m) for p, m in train),
+        len(check), sum(_within(p, m) for p, m in check),
+    )  # fmt: skip
+
+
 # --- prompts ---------------------------------------------------------------------------------
 
 
@@ -186,7 +252,9 @@ def fit_extra_gpu_ms(archs: Mapping[str, Architecture], inv: Inventory) -> Group
 class PrefillFit:
     class_eta: dict[str, float]  # prefill class -> share of fp16_tflops
     measured_tflops: dict[str, float]  # profile slug -> effective TFLOPS
-    rows: int
+    rows: int  # dense fit rows
+    moe_us: dict[str, float] = field(default_factory=dict)  # backend -> routing µs
+    moe_rows: dict[str, int] = field(default_factory=dict)  # backend -> MoE fit rows
 
 
 def effective_tflops(arch: Architecture, record: Mapping[str, str]) -> float:
@@ -197,18 +265,27 @@ def effective_tflops(arch: Architecture, record: Mapping[str, str]) -> float:
     return fp.prefill.flops(tokens, depth) / (tokens / float(record["tokens_per_s"])) / 1e12
 
 
+MOE_US_GRID = [i / 20 for i in range(0, 801)]  # 0 .. 40 µs per token and MoE layer
+
+
 def fit_prefill(
     archs: Mapping[str, Architecture],
     profiles: Mapping[str, HardwareProfile],
     prefill_class: Mapping[str, str],
 ) -> PrefillFit:
-    """Class shares of vendor TFLOPS, and measured TFLOPS where no vendor figure exists."""
+    """Class shares of vendor TFLOPS, and measured TFLOPS where no vendor figure exists,
+    from the dense ``fit`` rows; then, with those rates, each backend's MoE routing time
+    from its MoE ``fit`` rows (grid, least squared log error)."""
     ratios: dict[str, list[float]] = {}
     measured: dict[str, list[float]] = {}
+    moe_cases: dict[str, list[tuple[Architecture, str, Mapping[str, str]]]] = {}
     rows = 0
     for r in filter(included, read_reference("prefill_speeds.csv")):
         arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
         if r.get("use") != "fit" or arch is None or hw is None:
+            continue
+        if arch.n_expert:
+            moe_cases.setdefault(prefill_backend(r), []).append((arch, hw.slug, r))
             continue
         rows += 1
         rate = effective_tflops(arch, r)
@@ -216,11 +293,27 @@ def fit_prefill(
             ratios.setdefault(prefill_class[hw.slug], []).append(rate / hw.fp16_tflops)
         else:
             measured.setdefault(hw.slug, []).append(rate)
-    return PrefillFit(
-        {k: round(statistics.geometric_mean(v), 3) for k, v in ratios.items()},
-        {k: round(statistics.geometric_mean(v), 2) for k, v in measured.items()},
-        rows,
-    )
+    class_eta = {k: round(statistics.geometric_mean(v), 3) for k, v in ratios.items()}
+    tflops = {k: round(statistics.geometric_mean(v), 2) for k, v in measured.items()}
+    fitted = {
+        slug: replace(p, prefill_efficiency=class_eta.get(prefill_class[slug]),
+                      prefill_tflops=tflops.get(slug))
+        for slug, p in profiles.items()
+    }  # fmt: skip
+    moe_us = {}
+    for backend, cases in sorted(moe_cases.items()):
+
+        def loss(us: float, cases: list[tuple[Architecture, str, Mapping[str, str]]] = cases,
+                 backend: str = backend) -> float:  # fmt: skip
+            total = 0.0
+            for arch, slug, r in cases:
+                tps = predicted_prefill(arch, fitted[slug], r, {backend: us}) or 1e-9
+                total += math.log(tps / float(r["tokens_per_s"])) ** 2
+            return total
+
+        moe_us[backend] = min(MOE_US_GRID, key=loss)
+    return PrefillFit(class_eta, tflops, rows, moe_us,
+                      {k: len(v) for k, v in sorted(moe_cases.items())})  # fmt: skip
 
 
 # --- the data files as engine values (the command and the engine bench share this) -----
@@ -231,6 +324,7 @@ def profiles_from_data(data: Mapping[str, object]) -> dict[str, HardwareProfile]
     the database rows, plus the file-only facts)."""
     classes: Mapping[str, Mapping[str, float]] = data["efficiency"]  # type: ignore[assignment]
     prefill: Mapping[str, Mapping[str, float]] = data.get("prefill", {})  # type: ignore[attr-defined]
+    routing = prefill_moe_us(data)
     out = {}
     for p in data["profiles"]:  # type: ignore[attr-defined]
         c = classes[p["efficiency_class"]]
@@ -244,5 +338,6 @@ def profiles_from_data(data: Mapping[str, object]) -> dict[str, HardwareProfile]
             prefill_efficiency=prefill.get(p.get("prefill_class") or p["efficiency_class"],
                                            {}).get("eta"),
             prefill_tflops=p.get("prefill_tflops"),
+            moe_prefill_us=routing.get(p.get("backend") or c.get("backend", ""), 0.0),
         )  # fmt: skip
     return out

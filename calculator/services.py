@@ -42,6 +42,7 @@ PLATFORMS_FILE = DATA_DIR / "platforms.json"
 BUILDS_FILE = DATA_DIR / "builds.json"
 MOE_PENALTY_KEY = "moe_penalty"
 MULTI_GPU_KEY = "multi_gpu"  # overhead_ms: per token for each GPU after the first
+PCIE_KEY = "pcie"  # eta: share of the PCIe link weight copies to a GPU reach
 DEFAULT_HOST_SLUG = "desktop-ddr5-5600-2ch"
 
 
@@ -205,6 +206,9 @@ def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:
             _profile_extras().get(row.slug, {}).get("prefill_class") or eff.key
         ),
         prefill_tflops=_profile_extras().get(row.slug, {}).get("prefill_tflops"),
+        moe_prefill_us=_moe_prefill_us(
+            _profile_extras().get(row.slug, {}).get("backend") or _class_backend(eff.key)
+        ),
     )
 
 
@@ -230,6 +234,17 @@ def _prefill_etas() -> dict[str, float]:
     return {key: v["eta"] for key, v in _data(HARDWARE_FILE).get("prefill", {}).items()}
 
 
+def _class_backend(key: str) -> str:
+    """The llama.cpp backend a hardware class runs on (``cuda``, ``metal``...)."""
+    return str(_data(HARDWARE_FILE)["efficiency"].get(key, {}).get("backend", ""))
+
+
+def _moe_prefill_us(backend: str) -> float:
+    """A backend's MoE routing time per prompt token and MoE layer (``prefill_moe``)."""
+    entry = _data(HARDWARE_FILE).get("prefill_moe", {}).get(backend, {})
+    return float(entry.get("us_per_token_layer", 0.0))
+
+
 def platforms() -> dict[str, Platform]:
     """Every reviewed CPU platform (``platforms.json``)."""
     return platforms_from_data(_data(PLATFORMS_FILE))
@@ -243,13 +258,14 @@ class HardwareSet:
     efficiency_by_kind: dict[str, tuple[float, float]]  # kind → (eta, overhead_ms)
     efficiency: dict[str, Efficiency] = field(default_factory=dict)  # by class key
     extra_gpu_ms: float = 0.0
+    link_efficiency: float = 1.0  # PCIe weight copies, share of the link
 
     def get(self, slug: str) -> hw.HardwareProfile | None:
         return next((p for p in self.profiles if p.slug == slug), None)
 
     @property
     def tuning(self) -> Tuning:
-        return Tuning(moe_penalty=self.moe_penalty, extra_gpu_ms=self.extra_gpu_ms)
+        return Tuning(self.moe_penalty, self.extra_gpu_ms, self.link_efficiency)
 
 
 # hardware.json efficiency class that a visitor's own machine of each kind uses
@@ -271,11 +287,19 @@ def hardware_set() -> HardwareSet:
     }
     prefill = _prefill_etas()
     efficiency = {
-        key: Efficiency(c.eta, c.low, c.high, c.overhead_ms, prefill.get(key))
+        key: Efficiency(
+            c.eta,
+            c.low,
+            c.high,
+            c.overhead_ms,
+            prefill.get(key),
+            _moe_prefill_us(_class_backend(key)),
+        )
         for key, c in classes.items()
     }
     extra = classes[MULTI_GPU_KEY].overhead_ms if MULTI_GPU_KEY in classes else 0.0
-    return HardwareSet(profiles, host, penalty, by_kind, efficiency, extra)
+    link = classes[PCIE_KEY].eta if PCIE_KEY in classes else 1.0
+    return HardwareSet(profiles, host, penalty, by_kind, efficiency, extra, link)
 
 
 def custom_hardware(
@@ -305,6 +329,7 @@ def estimate_for(
         host=hardware.host,
         moe_penalty=hardware.moe_penalty,
         extra_gpu_ms=hardware.extra_gpu_ms,
+        link_efficiency=hardware.link_efficiency,
         weights=weights,
     )
 

@@ -13,10 +13,19 @@ rows only. The split, per file:
 * ``decode_speeds.csv`` (one device): within each hardware class, rows alternate
   fit / check in file order.
 * ``build_speeds.csv``: multi-GPU rows alternate fit / check per GPU model (they fit the
-  per-extra-GPU overhead); offload and two-socket rows fit nothing, so all are held out.
-* ``prefill_speeds.csv``: per device, one llama-bench pp512 row (llama-2-7b Q4_0 where the
-  scoreboards have it, else llama-3.1-8b Q4_K_M) fits the prompt efficiency; every other
-  model, quant, prompt length and depth is held out.
+  per-extra-GPU overhead); offload decode and two-socket rows fit nothing, so all are held
+  out. Prompt rows on GPU + system RAM (``offload_prefill``, reported in the ``prefill``
+  group): the first steady-state step of each run fits the PCIe copy efficiency, deeper
+  steps are held out. ik_llama.cpp GPU + system RAM rows (``offload_ik``, a separately
+  calibrated engine): the shortest context of each run fits the engine's CPU expert rate,
+  deeper steps are held out.
+* ``prefill_speeds.csv``: per device, one llama-bench pp512 row of a dense model
+  (llama-2-7b Q4_0 where the scoreboards have it, else llama-3.1-8b Q4_K_M) fits the prompt
+  efficiency. MoE rows: per device and backend, the shortest empty-cache prompt of the
+  smallest MoE model measured there (gpt-oss-20b), at its table's first micro-batch size,
+  fits the backend's routing time; every other model, quant, prompt length, depth and
+  micro-batch size is held out. ``ubatch`` is the run's ``-ub`` (llama-bench's 512 when
+  the command does not set it).
 """
 
 from __future__ import annotations
@@ -42,11 +51,12 @@ from calculator.engine.build import (
 )
 from calculator.engine.estimate import Options, footprint
 from calculator.engine.hardware import HardwareProfile, custom_profile
-from calculator.engine.kv_cache import kv_cache
-from calculator.engine.placement import place
+from calculator.engine.kv_cache import DEFAULT_UBATCH, kv_cache
+from calculator.engine.placement import place, prompt_seconds_on
 from calculator.engine.platform import Dimms, platforms_from_data
+from calculator.engine.prefill import MoeWeights, prompt_seconds
 from calculator.engine.quant import weights_bytes
-from calculator.engine.speed import Footprint, plan
+from calculator.engine.speed import LLAMA_CPP, Engine, Footprint, engines_from_data, plan
 from calculator.engine.types import Architecture
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -181,20 +191,23 @@ def reference_inventory(profiles: Mapping[str, HardwareProfile]) -> Inventory:
     platforms, with the efficiency classes of ``hardware.json``."""
     data = json.loads((DATA_DIR / "hardware.json").read_text())
     prefill = {k: v["eta"] for k, v in data.get("prefill", {}).items()}
+    routing = prefill_moe_us(data)
     efficiency = {
         key: Efficiency(v["eta"], v.get("low", v["eta"]), v.get("high", v["eta"]),
-                        v.get("overhead_ms", 0.0), prefill.get(key))
+                        v.get("overhead_ms", 0.0), prefill.get(key),
+                        routing.get(v.get("backend", ""), 0.0))
         for key, v in data["efficiency"].items()
     }  # fmt: skip
     platforms = platforms_from_data(json.loads((DATA_DIR / "platforms.json").read_text()))
     multi = data["efficiency"].get("multi_gpu", {}).get("overhead_ms", 0.0)
     penalty = data["efficiency"].get("moe_penalty", {}).get("eta", 1.0)
+    link = data["efficiency"].get("pcie", {}).get("eta", 1.0)
     options = {
         p["slug"]: tuple(p["memory_options_gb"])
         for p in data["profiles"]
         if p.get("memory_options_gb")
     }
-    return Inventory(profiles, platforms, efficiency, options, Tuning(penalty, multi))
+    return Inventory(profiles, platforms, efficiency, options, Tuning(penalty, multi, link))
 
 
 _HOST_DIMMS = re.compile(r"^(\d+)x(\d+)@(\d+)$")
@@ -226,22 +239,73 @@ def reference_build(record: Mapping[str, str], inv: Inventory) -> Build | None:
     return make_build(reference_host(record["host"], inv), gpus)
 
 
+_PROMPT_TEST = re.compile(r"^pp(\d+)")
+
+
+def prompt_tokens(record: Mapping[str, str]) -> int | None:
+    """A build row's prompt length (``pp512 (sweep-bench)`` -> 512), None for decode."""
+    match = _PROMPT_TEST.match(record.get("test", ""))
+    return int(match.group(1)) if match else None
+
+
+def build_prompt_tps(
+    arch: Architecture, record: Mapping[str, str], build: Build, tuning: Tuning
+) -> float | None:
+    """Prompt tokens/s of a build row: ``pp<tokens>`` after ``context`` cached tokens in
+    micro-batches of the row's ``ubatch`` (llama-bench's 512 when not stated)."""
+    tokens = prompt_tokens(record) or 0
+    depth = int(record["context"] or 0)
+    fp = footprint(arch, Options(quant=record["quant"], context=depth + tokens,
+                                 kv_type=record["kv_type"]))[2]  # fmt: skip
+    options = Options(quant=record["quant"], context=fp.context, kv_type=record["kv_type"])
+    plan_ = place(build, fp, options, tuning)
+    ubatch = int(record.get("ubatch") or DEFAULT_UBATCH)
+    spent = prompt_seconds_on(plan_, tokens, start=depth, ubatch=ubatch)
+    return tokens / spent if spent else None
+
+
+def reference_engines() -> dict[str, Engine]:
+    """llama.cpp and the separately calibrated engines of ``hardware.json``."""
+    return engines_from_data(json.loads((DATA_DIR / "hardware.json").read_text()))
+
+
+def row_engine(record: Mapping[str, str]) -> str:
+    """The engine a row ran: ``ik_llama.cpp`` when its backend says so, else llama.cpp."""
+    backend = record.get("backend", "")
+    return "ik_llama.cpp" if backend.startswith("ik_llama.cpp") else LLAMA_CPP.key
+
+
+def build_decode_tps(
+    arch: Architecture, record: Mapping[str, str], build: Build, tuning: Tuning
+) -> float | None:
+    """Decode tokens/s of a build row, at the middle of its tg run."""
+    fp = measured_footprint(arch, record)
+    options = Options(quant=record["quant"], context=fp.context, kv_type=record["kv_type"])
+    return place(build, fp, options, tuning).tokens_per_s
+
+
 def build_speed_rows(archs: Mapping[str, Architecture], inv: Inventory) -> list[Row]:
-    """Decode rows on builds (``build_speeds.csv``): multi-GPU, offload, sockets."""
+    """Rows on builds (``build_speeds.csv``): decode on several GPUs, GPU + system RAM and
+    sockets; prompts on GPU + system RAM (reported in the ``prefill`` group). Rows another
+    engine ran (``offload_ik``) are predicted with that engine's calibration."""
+    engines = reference_engines()
     rows = []
     for r in filter(included, read_reference("build_speeds.csv")):
         arch = archs.get(r["model_slug"])
         build = reference_build(r, inv)
+        prompt = prompt_tokens(r) is not None
+        tuning = engines[row_engine(r)].tuning(inv.tuning)
         predicted = None
-        if arch and build:
-            fp = measured_footprint(arch, r)
-            options = Options(quant=r["quant"], context=fp.context, kv_type=r["kv_type"])
-            predicted = place(build, fp, options, inv.tuning).tokens_per_s
+        if arch and build and prompt:
+            predicted = build_prompt_tps(arch, r, build, tuning)
+        elif arch and build:
+            predicted = build_decode_tps(arch, r, build, tuning)
         where = " + ".join(filter(None, (r["gpus"], r["host"]))) or "?"
+        kind, group = ("prefill_speed", "prefill") if prompt else ("decode_speed", r["group"])
         rows.append(
-            Row("decode_speed", r["model_slug"], f"{r['quant']} on {where}",
-                float(r["tokens_per_s"]), predicted, r["source"], r.get("notes", ""),
-                _use(r), r["group"])
+            Row(kind, r["model_slug"], f"{r['quant']} {r['test'] + ' ' if prompt else ''}on "
+                f"{where}", float(r["tokens_per_s"]), predicted, r["source"],
+                r.get("notes", ""), _use(r), group)
         )  # fmt: skip
     return rows
 
@@ -252,25 +316,53 @@ def prefill_footprint(arch: Architecture, record: Mapping[str, str]) -> Footprin
     return footprint(arch, Options(quant=record["quant"], context=context))[2]
 
 
+# llama.cpp backend a prefill row names -> the key of its routing figure (``prefill_moe``)
+PREFILL_BACKENDS = (("CUDA", "cuda"), ("ROCm", "rocm"), ("HIP", "rocm"), ("Vulkan", "vulkan"),
+                    ("Metal", "metal"), ("CPU", "cpu"))  # fmt: skip
+
+
+def prefill_backend(record: Mapping[str, str]) -> str:
+    """``cuda`` / ``rocm`` / ``vulkan`` / ``metal`` / ``cpu`` from a row's ``backend``."""
+    text = record.get("backend", "")
+    return next((key for word, key in PREFILL_BACKENDS if word in text), "")
+
+
+def prefill_moe_us(data: Mapping[str, object] | None = None) -> dict[str, float]:
+    """Routing time per prompt token and MoE layer, per backend (``hardware.json``)."""
+    if data is None:
+        data = json.loads((DATA_DIR / "hardware.json").read_text())
+    section: Mapping[str, Mapping[str, float]] = data.get("prefill_moe", {})  # type: ignore[assignment]
+    return {key: float(v["us_per_token_layer"]) for key, v in section.items()}
+
+
 def predicted_prefill(
-    arch: Architecture, hw: HardwareProfile, record: Mapping[str, str]
+    arch: Architecture,
+    hw: HardwareProfile,
+    record: Mapping[str, str],
+    routing_us: Mapping[str, float] | None = None,
 ) -> float | None:
-    """Prompt tokens/s for a llama-bench ``pp<tokens>`` run at ``depth``."""
+    """Prompt tokens/s for a llama-bench ``pp<tokens>`` run at ``depth``, with the row's
+    micro-batch and (MoE) its backend's routing time."""
     fp = prefill_footprint(arch, record)
-    rate = hw.prefill_flops_per_s
-    if fp.prefill is None or rate is None:
+    if fp.prefill is None:
         return None
     tokens, depth = int(record["tokens"]), int(record["depth"] or 0)
-    return tokens / (fp.prefill.flops(tokens, depth) / rate)
+    moe = MoeWeights(fp.n_moe_layers, fp.expert_bytes) if fp.is_moe else None
+    us = (routing_us or {}).get(prefill_backend(record))
+    ubatch = int(record.get("ubatch") or DEFAULT_UBATCH)
+    spent = prompt_seconds(fp.prefill, tokens, hw, start=depth, moe=moe, ubatch=ubatch,
+                           routing_us=us)  # fmt: skip
+    return tokens / spent if spent else None
 
 
 def prefill_rows(
     archs: Mapping[str, Architecture], profiles: Mapping[str, HardwareProfile]
 ) -> list[Row]:
+    routing = prefill_moe_us()
     rows = []
     for r in filter(included, read_reference("prefill_speeds.csv")):
         arch, hw = archs.get(r["model_slug"]), profiles.get(r["hardware"])
-        predicted = predicted_prefill(arch, hw, r) if arch and hw else None
+        predicted = predicted_prefill(arch, hw, r, routing) if arch and hw else None
         rows.append(
             Row("prefill_speed", r["model_slug"], f"{r['quant']} {r['test']} on {r['hardware']}",
                 float(r["tokens_per_s"]), predicted, r["source"], r.get("notes", ""),

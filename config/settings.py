@@ -47,6 +47,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # API errors always JSON; control characters in a path or query refused (front/middleware.py)
+    "front.middleware.ApiErrorsAsJson",
+    "front.middleware.RejectControlCharacters",
     "django.middleware.security.SecurityMiddleware",
     "config.deadline.RequestDeadlineMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -262,9 +265,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- API limits ------------------------------------------------------------------------
 # Rate limits per client address, counted in the default cache (Redis in production,
-# so every web process shares the counters). With the cache down, requests pass.
+# so every web process shares the counters). With the cache down, each process counts
+# on its own (front/api_limits.py): the limit holds per process instead of switching off.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
-RATELIMIT_FAIL_OPEN = True
 API_RATE_GET = env.str("API_RATE_GET", default="120/m")
 API_RATE_POST = env.str("API_RATE_POST", default="30/m")
 # POST bodies above this many bytes are refused (413) from Content-Length, unread.

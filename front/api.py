@@ -1,10 +1,13 @@
 """JSON API v1: the same estimates as the pages, for scripts and other sites.
 
-Field names are a contract: extend, never rename. Errors are 400 with
-``{"error": {"field": ..., "message": ...}}``; an OpenAPI schema is served at
-``/api/v1/openapi.json``. The calculator options (quant, context, kv_type, parallel)
-are read by ``calculator.options`` in strict mode, like the CLI: ``context=32k`` and
-``quant=q4_k_m`` are understood, and the answer echoes canonical values.
+Field names are a contract: extend, never rename. Every error is JSON,
+``{"error": {"field": ..., "message": ...}}``: 400 for bad input (an ``EngineError``
+names its field), 404, 405, 413, 429, and 500 with ``field: "server"`` for our own
+faults (``front.middleware.ApiErrorsAsJson`` covers errors no operation saw). An
+OpenAPI schema is served at ``/api/v1/openapi.json``. The calculator options (quant,
+context, kv_type, parallel) are read by ``calculator.options`` in strict mode, like the
+CLI: ``context=32k`` and ``quant=q4_k_m`` are understood, and the answer echoes
+canonical values.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError, ValidationError
 from pydantic import Field, create_model
 
 from calculator import options as option_table
-from calculator import services
+from calculator import selectors, services
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
 from calculator.engine.estimate import Options
@@ -31,6 +34,7 @@ from calculator.engine.types import Architecture, EngineError
 from calculator.models import LlmModel
 from catalog import gguf_selectors
 from catalog.gguf_selectors import PublishedWeights
+from front import search
 from front.api_limits import error_response, guard, layer_count_over_limit
 from front.caching import cached_page
 from front.payloads import estimate_payload, file_payload, model_payload
@@ -84,6 +88,19 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, "body", str(exc), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, "path", "not found", status=404)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Anything else is our fault: logged with its traceback, answered in the API's
+    shape (never Django's HTML 500 page)."""
+    log.error("API error on %s", request.get_full_path(), exc_info=exc)
+    return _error(request, "server", "internal error; it has been logged", status=500)
 
 
 # --- schemas ---------------------------------------------------------------------
@@ -269,7 +286,8 @@ def list_models(request: HttpRequest) -> list[dict[str, Any]]:
 def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
     model = services.find_model(slug)
     if model is None:
-        raise ApiError("slug", f"unknown model '{slug}'", status=404)
+        hint = search.did_you_mean(slug, selectors.models())
+        raise ApiError("slug", f"unknown model '{slug}'{hint}", status=404)
     arch = services.architecture_of(model)
     quants = []
     for name in PRESETS:
@@ -296,12 +314,14 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
 )
 def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
     option_table.parse_strict(params.model_dump())  # bad syntax: 400 before the lookup
-    model = services.find_model(params.model)
+    # A slug or repository id; a model's name or nickname too ("DeepSeek R1", "R1").
+    model = services.find_model(params.model) or search.resolve(params.model, selectors.models())
     if model is None:
+        hint = search.did_you_mean(params.model, selectors.models())
         raise ApiError(
             "model",
-            f"unknown model '{params.model}': use a slug from /api/v1/models, or POST its "
-            "config.json to /api/v1/estimate",
+            f"unknown model '{params.model}'{hint}: use a slug from /api/v1/models, or POST "
+            "its config.json to /api/v1/estimate",
         )
     options = _options(params, model)
     arch = services.architecture_of(model)

@@ -1,21 +1,38 @@
 """The JSON API's limits: request rate, body size and JSON shape.
 
-Applied around each operation before django-ninja reads the body, so an oversized
-POST is refused from its Content-Length alone and a flood is refused before any
-parsing. Rates come from settings (API_RATE_GET, API_RATE_POST) and are counted
-per client address in the default cache, which every web process shares.
+Applied around each operation before django-ninja reads the body, in this order: the
+rate limit (a flood is refused before anything of its body is read), the body size
+from Content-Length alone (an oversized POST is refused unread), then the JSON's
+nesting depth. Rates come from settings (API_RATE_GET, API_RATE_POST), per client
+address, in fixed windows.
+
+Counting: in the default cache, which every web process shares (Redis in production).
+When that cache cannot count (Redis down or unreachable), each process counts on its
+own (``LocalCounter``), so the limit still holds per process instead of switching off;
+with N web processes a client can then get at most N times the rate, until Redis is
+back and the shared count resumes.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import logging
+import re
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django_ratelimit.core import get_usage
+
+log = logging.getLogger(__name__)
+
+WARN_EVERY = 60.0  # seconds between "counting locally" warnings, per process
 
 
 def error_response(field: str, message: str, status: int = 400) -> HttpResponse:
@@ -23,7 +40,7 @@ def error_response(field: str, message: str, status: int = 400) -> HttpResponse:
     return JsonResponse({"error": {"field": field, "message": message}}, status=status)
 
 
-def _client_address(group: str, request: HttpRequest) -> str:
+def _client_address(request: HttpRequest) -> str:
     """The client's address; behind a proxy, the one the proxy appended last."""
     if settings.BEHIND_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
@@ -32,19 +49,94 @@ def _client_address(group: str, request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
+# --- rates and counters ----------------------------------------------------------------
+
+_RATE = re.compile(r"(\d+)/(\d*)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``120/m``, ``30/5m``, ``1000/h``: at most ``count`` requests per ``seconds``."""
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        match = _RATE.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"not a rate: {text!r} (use e.g. 120/m or 30/5m)")
+        count, multiplier, unit = match.groups()
+        return cls(int(count), int(multiplier or 1) * _UNIT_SECONDS[unit])
+
+
+class LocalCounter:
+    """Fixed-window counters in this process only: the fallback when the shared cache
+    cannot count. Bounded: past ``max_keys`` entries, windows that ended are dropped
+    (and if every entry is current, all of them: the limit resets, memory does not
+    grow)."""
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        self.max_keys = max_keys
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def incr(self, key: str, window: int) -> int:
+        with self._lock:
+            if len(self._counts) >= self.max_keys:
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+                if len(self._counts) >= self.max_keys:
+                    self._counts.clear()
+            count = self._counts.get((key, window), 0) + 1
+            self._counts[(key, window)] = count
+            return count
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+local_counter = LocalCounter()
+_last_warning = [0.0]
+
+
+def _shared_incr(key: str, timeout: int) -> int:
+    """Count in the shared cache; raises when it cannot (down, or the key vanished)."""
+    cache.add(key, 0, timeout)
+    return int(cache.incr(key))
+
+
+def count_request(key: str, rate: Rate, now: float) -> tuple[int, int]:
+    """This request's number within its window, and the seconds the window has left."""
+    window = int(now) // rate.seconds
+    time_left = max(1, (window + 1) * rate.seconds - int(now))
+    try:
+        return _shared_incr(f"{key}:{window}", rate.seconds + 5), time_left
+    except Exception as exc:  # any cache failure: count here rather than not at all
+        if now - _last_warning[0] > WARN_EVERY:
+            _last_warning[0] = now
+            log.warning("rate limits counted per process: shared cache unavailable (%s)", exc)
+        return local_counter.incr(key, window), time_left
+
+
 def too_many(request: HttpRequest, rate_setting: str) -> HttpResponse | None:
-    rate = getattr(settings, rate_setting)
-    usage = get_usage(
-        request, group=f"api.{rate_setting}", key=_client_address, rate=rate, increment=True
-    )
-    if usage is None or not usage["should_limit"]:
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
-    retry_after = max(1, int(usage["time_left"]))
+    text = getattr(settings, rate_setting)
+    rate = Rate.parse(text)
+    client = hashlib.sha256(_client_address(request).encode()).hexdigest()[:24]
+    count, time_left = count_request(f"api-rate:{rate_setting}:{client}", rate, time.time())
+    if count <= rate.count:
+        return None
     response = error_response(
-        "rate", f"too many requests (limit {rate}); retry in {retry_after} s", 429
+        "rate", f"too many requests (limit {text}); retry in {time_left} s", 429
     )
-    response["Retry-After"] = str(retry_after)
+    response["Retry-After"] = str(time_left)
     return response
+
+
+# --- body size and shape ------------------------------------------------------------------
 
 
 def _nesting_field(data: Any, limit: int) -> str | None:
@@ -113,7 +205,8 @@ def guard(rate_setting: str, *, check_body: bool = False) -> Callable[..., Any]:
     def decorator(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(run)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            refused = (check_body and bad_body(request)) or too_many(request, rate_setting)
+            # The rate first: a flood is refused before any of its body is read.
+            refused = too_many(request, rate_setting) or (check_body and bad_body(request))
             return refused or run(request, *args, **kwargs)
 
         return guarded

@@ -26,6 +26,7 @@ from calculator.engine.types import EngineError
 from calculator.options import DEFAULTS, Problem
 from calculator.selectors import SIZE_BUCKETS
 from catalog.models import MemoryKit
+from front.presenters.labels import label
 
 KV_LABELS = {
     "f16": "f16 (default, full precision)",
@@ -52,7 +53,7 @@ def quant_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {g: [] for g in GROUP_ORDER}
     for name, preset in PRESETS.items():
         groups.setdefault(preset.group, []).append((name, name))
-    return [(group.capitalize(), items) for group, items in groups.items() if items]
+    return [(label("quant_group", group), items) for group, items in groups.items() if items]
 
 
 QUANT_CHOICES = quant_groups()
@@ -231,11 +232,7 @@ class MachineForm(forms.Form):
     kind = forms.ChoiceField(
         label="Kind",
         required=False,
-        choices=[
-            ("cpu", "PC system RAM (CPU inference)"),
-            ("apple", "Mac unified memory"),
-            ("apu", "Unified-memory PC (Strix Halo, DGX Spark)"),
-        ],
+        choices=[(kind, label("hardware_kind", kind)) for kind in ("cpu", "apple", "apu")],
     )
     bandwidth_gbps = forms.FloatField(
         label="Memory bandwidth (GB/s, optional)", required=False, min_value=1,
@@ -252,13 +249,15 @@ class MachineForm(forms.Form):
 
 class CompareForm(forms.Form):
     models = forms.CharField(
-        label="Models (slugs, comma-separated)", required=False, max_length=500
+        label="Models (names or slugs, comma-separated)", required=False, max_length=500
     )
 
     def clean_models(self) -> list[str]:
+        """The names typed, one per comma (``front.presenters.compare.pick_models``
+        finds the models)."""
         raw = self.cleaned_data.get("models") or ""
-        slugs = [s.strip().lower() for s in raw.replace(" ", ",").split(",") if s.strip()]
-        return list(dict.fromkeys(slugs))[:4]
+        terms = [t.strip() for t in raw.replace(";", ",").split(",") if t.strip()]
+        return list(dict.fromkeys(terms))[:8]
 
 
 class SearchForm(forms.Form):

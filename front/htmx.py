@@ -1,9 +1,21 @@
 """The site's htmx conventions in one place: when to render only the swappable region,
-and which ``hx-target`` ids the templates use."""
+which ``hx-target`` ids the templates use, and what a partial carries besides the region.
+
+A partial response starts with the page's ``<title>`` (its template's ``title`` partial),
+which htmx moves into the document: the tab title and the history entry follow the
+state (quant, context…). Each swappable region's root carries ``data-announce``, the
+sentence ``static/js/site.js`` reads to the visitor after the swap, and
+``tabindex="-1"`` so focus can land on it when the control that was used is gone.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django_htmx.middleware import HtmxDetails
 
 # Every id a template swaps into (hx-target="#…"). The response cache keys a partial on
@@ -21,6 +33,21 @@ def is_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
 
 
-def template_for(request: HttpRequest, page: str, region: str = "result") -> str:
-    """The page's template, or only its ``region`` partial under htmx."""
-    return f"{page}#{region}" if is_partial(request) else page
+def render_region(
+    request: HttpRequest,
+    page: str,
+    context: dict[str, Any],
+    region: str = "result",
+    *,
+    title: bool = True,
+) -> HttpResponse:
+    """The full page; under htmx its ``region`` partial, led by the page's ``<title>``
+    (``title=False`` for a region that does not change the page's state, such as live
+    search results shown on another page)."""
+    if not is_partial(request):
+        return render(request, page, context)
+    body = render_to_string(f"{page}#{region}", context, request)
+    if title:
+        text = render_to_string(f"{page}#title", context, request).strip()  # escaped
+        body = mark_safe(f"<title>{text}</title>\n") + body  # noqa: S308
+    return HttpResponse(body)

@@ -30,6 +30,7 @@ from calculator.options import DEFAULTS
 from calculator.selectors import redirect_target
 from catalog.models import FRESHNESS
 from front import memo
+from front.images import CARD_BACKGROUND, CARD_HEIGHT, CARD_MARGIN, CARD_WIDTH, Card, CardLine
 
 SCHEMA = "https://schema.org"
 SITE_NAME = "LLM RAM"
@@ -138,6 +139,14 @@ def model_title(h: Headline) -> str:
     return (
         f"{h.name} RAM requirements: {_ram(h.ram_gb)} for {h.quant} ({gb(h.weights_bytes)} weights)"
     )
+
+
+def model_state_title(h: Headline) -> str:
+    """The tab title for any calculator state: the SEO title for the default options (the
+    canonical page), else the state itself, so tabs and history entries tell apart."""
+    if h.estimate.options == DEFAULTS:
+        return model_title(h)
+    return f"{h.name} at {h.quant}, {ctx(h.context)} context: {_ram(h.ram_gb)} of RAM"
 
 
 def model_description(h: Headline) -> str:
@@ -353,6 +362,8 @@ def social_meta(
     if image_url:
         props += [("og:image", image_url), ("og:image:alt", image_alt or title)]
         props += [("og:image:width", str(OG_WIDTH)), ("og:image:height", str(OG_HEIGHT))]
+        if image_url.endswith(".png"):
+            props.append(("og:image:type", "image/png"))
         names += [("twitter:image", image_url), ("twitter:image:alt", image_alt or title)]
     return (
         format_html_join("\n", '<meta property="{}" content="{}">', props)
@@ -373,45 +384,47 @@ def head_tags(
     )
 
 
-# --- the per-model social image (SVG) -------------------------------------------------------
+# --- the per-model social card (SVG here, PNG in front.images) --------------------------
 
-OG_WIDTH, OG_HEIGHT = 1200, 630
+OG_WIDTH, OG_HEIGHT = CARD_WIDTH, CARD_HEIGHT
+
+
+def og_card(h: Headline) -> Card:
+    """A model's 1200×630 social card: its name and headline numbers, line by line."""
+    lines = [
+        CardLine(_clip(h.name, 36), 56, 110, True, "#ffffff"),
+        CardLine(_ram(h.ram_gb), 150, 270, True, "#00bb66"),
+        CardLine(f"of RAM for {h.quant} @ {ctx(h.context)} context", 40, 340, False, "#e6e6e6"),
+        CardLine(f"{gb(h.weights_bytes)} of weights · {h.size_label}", 40, 400, False, "#e6e6e6"),
+    ]
+    if h.fastest is not None:
+        fastest = f"{tps(h.fastest.tokens_per_s)} tok/s on {h.fastest.hardware.name}"
+        lines.append(CardLine(_clip(fastest, 60), 34, 460, False, "#bbbbbb"))
+    lines.append(CardLine(f"{SITE_NAME} · RAM and speed calculator", 28, 590, False, "#888888"))
+    return Card(label=model_title(h), lines=tuple(lines))
 
 
 def og_svg(h: Headline) -> str:
-    """A 1200×630 card with the headline numbers; text is XML-escaped."""
-    lines = [
-        (f"{_ram(h.ram_gb)}", 150, 270, "700", "#0b6"),
-        (f"of RAM for {h.quant} @ {ctx(h.context)} context", 40, 340, "400", "#e6e6e6"),
-        (f"{gb(h.weights_bytes)} of weights · {h.size_label}", 40, 400, "400", "#e6e6e6"),
-    ]
-    if h.fastest is not None:
-        lines.append(
-            (
-                _clip(f"{tps(h.fastest.tokens_per_s)} tok/s on {h.fastest.hardware.name}", 60),
-                34, 460, "400", "#bbb",
-            )
-        )  # fmt: skip
+    """The social card as SVG; text is XML-escaped."""
+    card = og_card(h)
     body = format_html_join(
         "\n",
-        '<text x="64" y="{}" font-size="{}" font-weight="{}" fill="{}">{}</text>',
-        ((y, size, weight, fill, text) for text, size, y, weight, fill in lines),
+        '<text x="{}" y="{}" font-size="{}" font-weight="{}" fill="{}">{}</text>',
+        (
+            (CARD_MARGIN, line.y, line.size, "700" if line.bold else "400", line.colour, line.text)
+            for line in card.lines
+        ),
     )
     return str(
         format_html(
             '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
             'viewBox="0 0 {w} {h}" font-family="system-ui, -apple-system, Segoe UI, Roboto, '
             'sans-serif" role="img" aria-label="{label}">\n'
-            '<rect width="{w}" height="{h}" fill="#111"/>\n'
-            '<text x="64" y="110" font-size="56" font-weight="700" fill="#fff">{name}</text>\n'
-            "{body}\n"
-            '<text x="64" y="590" font-size="28" fill="#888">{site} · RAM and speed calculator'
-            "</text>\n</svg>\n",
+            '<rect width="{w}" height="{h}" fill="{background}"/>\n{body}\n</svg>\n',
             w=OG_WIDTH,
             h=OG_HEIGHT,
-            label=model_title(h),
-            name=_clip(h.name, 36),
+            label=card.label,
+            background=CARD_BACKGROUND,
             body=body,
-            site=SITE_NAME,
-        )  # fmt: skip
+        )
     )

@@ -9,8 +9,9 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 
 from front.api import api
+from front.http import safe_only
 from front.sitemaps import SITEMAPS
-from front.views import calculator, faq, kits
+from front.views import calculator, faq, icons, kits
 
 calculator_urls = [
     path("", calculator.home, name="home"),
@@ -34,6 +35,7 @@ faq_urls = [
     # per model, next to the model page
     path("models/<str:slug>/faq/", faq.model_faq, name="model-faq"),
     path("models/<str:slug>/og.svg", faq.model_og_image, name="model-og-image"),
+    path("models/<str:slug>/og.png", faq.model_og_png, name="model-og-png"),
 ]
 
 urlpatterns = [
@@ -41,11 +43,15 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path(
         "sitemap.xml",
-        cache_control(public=True, max_age=3600)(sitemap),
+        safe_only(cache_control(public=True, max_age=3600)(sitemap)),
         {"sitemaps": SITEMAPS},
         name="sitemap",
     ),
     path("robots.txt", faq.robots_txt, name="robots-txt"),
+    # the site icon, for browsers that ask for it by these names
+    path("favicon.svg", icons.favicon_svg, name="favicon-svg"),
+    path("favicon.ico", icons.favicon_ico, name="favicon-ico"),
+    path("apple-touch-icon.png", icons.apple_touch_icon, name="apple-touch-icon"),
     path("", include((faq_urls, "faq"))),
     path("", include((calculator_urls, "calculator"))),
 ]

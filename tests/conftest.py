@@ -44,3 +44,11 @@ def _fresh_response_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_rate_counts():
+    """The API's per-process fallback rate counts must not leak between tests."""
+    from front.api_limits import local_counter
+
+    local_counter.clear()

@@ -558,8 +558,99 @@ def _gemma2(c: _Cfg) -> Architecture:
     return _gemma(c, "gemma2", qk_norm=False)
 
 
+# Gemma 3's multimodal configs (4B, 12B, 27B) list only what differs from transformers'
+# Gemma3TextConfig; the converter reads them through AutoConfig (conversion/base.py
+# load_hparams at ggml-org/llama.cpp 0c1e57098), so the gaps take these defaults
+# (transformers 5.24.0, models/gemma3/configuration_gemma3.py).
+_GEMMA3_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 262_208, "num_attention_heads": 8, "num_key_value_heads": 4,
+    "head_dim": 256, "max_position_embeddings": 131_072, "sliding_window": 4096,
+}  # fmt: skip
+
+
 def _gemma3(c: _Cfg) -> Architecture:
-    return _gemma(c, "gemma3", qk_norm=True)
+    given = {k: v for k, v in c.raw.items() if v is not None}
+    return _gemma(_Cfg({**_GEMMA3_DEFAULTS, **given}, c.prefix), "gemma3", qk_norm=True)
+
+
+def _gemma4(c: _Cfg) -> Architecture:
+    """Gemma 4 ("gemma4"): sliding layers (``head_dim``, ``num_key_value_heads``) between
+    global ones (``global_head_dim``, ``num_global_key_value_heads``; with
+    ``attention_k_eq_v`` a global layer has no v_proj and caches its K as V), q/k norms,
+    a per-layer output scale and a dense MLP in every layer; the MoE sizes add a routed
+    block beside it (router with its own scale, fused ``ffn_gate_up_exps``, a per-expert
+    down scale and three more norms). One ``rope_freqs`` tensor carries the global
+    layers' proportional rope. Shapes: ``src/models/gemma4.cpp``, conversion:
+    ``conversion/gemma.py`` ``Gemma4Model`` (ggml-org/llama.cpp 0c1e57098); which layers
+    lack v_proj: transformers ``Gemma4TextAttention`` (5.24.0)."""
+    for key in ("hidden_size_per_layer_input", "num_kv_shared_layers"):
+        if c.int(key, 0):
+            raise EngineError(
+                f"Gemma 4 with per-layer inputs or shared KV layers ('{key}', the E2B/E4B "
+                "sizes) is not sized yet",
+                key,
+            )
+    n_embd = c.pos("hidden_size")
+    n_layer = c.pos("num_hidden_layers")
+    n_vocab = c.pos("vocab_size")
+    n_ff = c.pos("intermediate_size")
+    local = _attn(c, n_embd, qk_norm=True)
+    global_dim = c.pos("global_head_dim", local.head_dim_k)
+    global_kv = c.pos("num_global_key_value_heads", local.n_head_kv)
+    if local.n_head % global_kv:
+        raise EngineError(
+            f"num_attention_heads ({local.n_head}) is not a multiple of "
+            f"num_global_key_value_heads ({global_kv})",
+            "num_global_key_value_heads",
+        )
+    wide = _Attn(local.n_head, global_kv, global_dim, global_dim, qk_norm=True)
+    k_is_v = c.bool("attention_k_eq_v", False)
+    window = c.pos("sliding_window")
+    types = _layer_types(c, n_layer) or [
+        "full_attention" if (il + 1) % 6 == 0 else "sliding_attention" for il in range(n_layer)
+    ]
+    moe = c.bool("enable_moe_block", False)
+    n_expert = c.pos("num_experts") if moe else 0
+    n_used = c.pos("top_k_experts") if moe else 0
+    n_ff_exp = c.int("moe_intermediate_size", 0) or c.pos("expert_intermediate_size") if moe else 0
+    tied = c.bool("tie_word_embeddings", True)
+    b = _Builder()
+    b.embeddings(n_embd, n_vocab, tied)
+    if "full_attention" in types:
+        b.add("rope_freqs.weight", global_dim // 2)
+    kv: list[KvLayer] = []
+    for il in range(n_layer):
+        sliding = types[il] == "sliding_attention"
+        a = local if sliding else wide
+        b.norm("attn_norm", n_embd, il)
+        b.linear("attn_q", n_embd, a.n_head * a.head_dim_k, il)
+        b.linear("attn_k", n_embd, a.n_head_kv * a.head_dim_k, il)
+        if sliding or not k_is_v:
+            b.linear("attn_v", n_embd, a.n_head_kv * a.head_dim_v, il)
+        b.linear("attn_output", a.n_head * a.head_dim_v, n_embd, il)
+        b.norm("attn_q_norm", a.head_dim_k, il)
+        b.norm("attn_k_norm", a.head_dim_k, il)
+        b.norm("post_attention_norm", n_embd, il)
+        b.add("layer_output_scale.weight", 1, layer=il)
+        b.norm("ffn_norm", n_embd, il)
+        b.dense_ffn(il, n_embd, n_ff)
+        b.norm("post_ffw_norm", n_embd, il)
+        if moe:
+            b.add("ffn_gate_inp.weight", n_embd, n_expert, layer=il)
+            b.add("ffn_gate_inp.scale", n_embd, layer=il)
+            for norm in ("pre_ffw_norm_2", "post_ffw_norm_1", "post_ffw_norm_2"):
+                b.norm(norm, n_embd, il)
+            b.add("ffn_gate_up_exps.weight", n_embd, 2 * n_ff_exp, n_expert, layer=il)
+            b.add("ffn_down_exps.weight", n_ff_exp, n_embd, n_expert, layer=il)
+            b.add("ffn_down_exps.scale", n_expert, layer=il)
+        kv.append(_sliding(a, window) if sliding else _full(a))
+    return _finish(
+        c, b, gguf_arch="gemma4", n_layer=n_layer, n_embd=n_embd, n_vocab=n_vocab,
+        n_head=local.n_head, kv_layers=kv, tied=tied, n_expert=n_expert,
+        n_expert_used=n_used, n_expert_shared=1 if moe else 0,
+        n_moe_layers=n_layer if moe else 0,
+        notes=("Vision and audio towers ship as a separate mmproj file and are not counted.",),
+    )  # fmt: skip
 
 
 # --- MoE families ---------------------------------------------------------------
@@ -669,6 +760,18 @@ def _deepseek(c: _Cfg) -> Architecture:
     index_heads = c.pos("index_n_heads") if dsa else 0
     index_dim = c.pos("index_head_dim") if dsa else 0
     index_topk = c.pos("index_topk") if dsa else 0
+    # GLM-5.2 keeps a lightning indexer only on its "full" layers; "shared" layers reuse
+    # the previous top-k and carry neither indexer tensors nor indexer keys
+    # (conversion/glm.py writes indexer_types; src/llama-model.cpp filters the indexer
+    # cache by is_indexer_full). The MTP block shares the trunk's index
+    # ("index_share_for_mtp_iteration"), so it gets no indexer either.
+    kinds = c.list("indexer_types") if dsa else None
+    if kinds is not None and len(kinds) < n_layer_main:
+        raise EngineError(
+            f"indexer_types lists {len(kinds)} layers but num_hidden_layers is {n_layer_main}",
+            "indexer_types",
+        )
+    full_index = [str(t) == "full" for t in kinds] if kinds is not None else []
     q_dim = n_head * (mla.qk_nope_head_dim + mla.qk_rope_head_dim)
     q_lora = mla.q_lora_rank or 0
     if dsa and not q_lora:
@@ -693,7 +796,7 @@ def _deepseek(c: _Cfg) -> Architecture:
         b.add("attn_v_b.weight", mla.kv_lora_rank, mla.v_head_dim, n_head, layer=il)
         b.linear("attn_output", n_head * mla.v_head_dim, n_embd, il)
         b.norm("ffn_norm", n_embd, il)
-        if dsa:
+        if dsa and (full_index[il] if kinds is not None and il < n_layer_main else kinds is None):
             b.norm("indexer.k_norm", index_dim, il)
             b.add("indexer.k_norm.bias", index_dim, layer=il)
             b.linear("indexer.proj", n_embd, index_heads, il)
@@ -712,10 +815,17 @@ def _deepseek(c: _Cfg) -> Architecture:
             _nextn(b, il, n_embd, n_vocab, own_head=not glm_dsa)
     latent = mla.kv_lora_rank + mla.qk_rope_head_dim
     kv = (
-        [KvLayer("dsa", latent, 0, index_width=index_dim, top_k=index_topk)] * n_layer_main
+        [
+            KvLayer(
+                "dsa", latent, 0,
+                index_width=index_dim if kinds is None or full_index[il] else 0,
+                top_k=index_topk,
+            )
+            for il in range(n_layer_main)
+        ]
         if dsa
         else [KvLayer("mla", latent, 0)] * n_layer_main
-    )
+    )  # fmt: skip
     notes = [
         "KV cache: current llama.cpp caches only the MLA latent (K, 576 wide); GGUFs "
         "converted before April 2025 cache full K/V and need far more.",
@@ -987,6 +1097,146 @@ def _qwen3_next(c: _Cfg) -> Architecture:
     )  # fmt: skip
 
 
+# Nemotron-H layer letters (hybrid_override_pattern) and names (layers_block_type).
+_NEMOTRON_LAYERS = {
+    "M": "mamba", "*": "attention", "E": "moe", "-": "mlp",
+    "mamba": "mamba", "linear_attention": "mamba", "attention": "attention",
+    "full_attention": "attention", "moe": "moe", "mlp": "mlp",
+}  # fmt: skip
+
+
+def _nemotron_layers(c: _Cfg) -> list[str]:
+    raw = c.raw.get("hybrid_override_pattern")
+    if isinstance(raw, str):
+        if len(raw) > MAX_LIST:
+            raise EngineError(
+                f"hybrid_override_pattern has {len(raw):,} layers", "hybrid_override_pattern"
+            )
+        names, field = list(raw), "hybrid_override_pattern"
+        if len(names) != c.pos("num_hidden_layers"):
+            raise EngineError(
+                f"hybrid_override_pattern describes {len(names)} layers but "
+                f"num_hidden_layers is {c.pos('num_hidden_layers')}",
+                field,
+            )
+    else:
+        names, field = [str(n) for n in c.list("layers_block_type") or []], "layers_block_type"
+    if not names:
+        raise EngineError("config.json lacks 'hybrid_override_pattern'", "hybrid_override_pattern")
+    unknown = sorted({n for n in names if n not in _NEMOTRON_LAYERS})
+    if unknown:
+        raise EngineError(f"{field} has unknown layer kinds {unknown[:5]}", field)
+    return [_NEMOTRON_LAYERS[n] for n in names]
+
+
+def _nemotron_h(c: _Cfg) -> Architecture:
+    """Nemotron-H ("nemotron_h") and its MoE form ("nemotron_h_moe": Nemotron 3 Nano,
+    Super, Ultra): every layer is one of Mamba-2 (a fixed state), GQA attention, a
+    ReLU² MLP or a MoE (routed up/down experts without a gate, optionally through a
+    latent projection, plus a shared expert). The converter pads the vocabulary to a
+    multiple of 8 and keeps the MoE models' multi-token-prediction block (attention +
+    MoE). Shapes: ``src/models/nemotron-h.cpp``; conversion: ``conversion/nemotron.py``
+    ``NemotronHModel`` and ``conversion/granite.py`` (d_inner = mamba_num_heads ×
+    mamba_head_dim); state: ``src/llama-hparams.cpp`` ``n_embd_r``/``n_embd_s``
+    (ggml-org/llama.cpp 0c1e57098)."""
+    kinds = _nemotron_layers(c)
+    n_layer_main = len(kinds)
+    moe = c.raw.get("num_experts_per_tok") is not None  # the converter's test for MoE
+    n_embd = c.pos("hidden_size")
+    n_vocab = -(-c.pos("vocab_size") // 8) * 8
+    a = _attn(c, n_embd, qk_norm=False)
+    n_ssm_head = c.pos("mamba_num_heads")
+    d_inner = n_ssm_head * c.pos("mamba_head_dim")
+    n_group = c.pos("n_groups", 1)
+    d_state = c.pos("ssm_state_size")
+    d_conv = c.pos("conv_kernel", 4)
+    xbc = d_inner + 2 * n_group * d_state
+    if d_inner % n_group:
+        raise EngineError(
+            f"mamba_num_heads × mamba_head_dim ({d_inner}) is not a multiple of n_groups "
+            f"({n_group})",
+            "n_groups",
+        )
+    n_expert = c.pos("n_routed_experts") if moe else 0
+    n_used = c.pos("num_experts_per_tok") if moe else 0
+    n_ff_exp = c.pos("moe_intermediate_size") if moe else 0
+    n_ff_shexp = c.int("moe_shared_expert_intermediate_size", 0) if moe else 0
+    latent = c.int("moe_latent_size", 0) if moe else 0
+    n_nextn = c.int("num_nextn_predict_layers", 0) if moe else 0
+    n_layer = n_layer_main + n_nextn
+    tied = c.bool("tie_word_embeddings", False)
+    b = _Builder()
+    b.embeddings(n_embd, n_vocab, tied)
+
+    def attention(il: int) -> None:
+        b.linear("attn_q", n_embd, a.n_head * a.head_dim_k, il)
+        b.linear("attn_k", n_embd, a.n_head_kv * a.head_dim_k, il)
+        b.linear("attn_v", n_embd, a.n_head_kv * a.head_dim_v, il)
+        b.linear("attn_output", a.n_head * a.head_dim_v, n_embd, il)
+
+    def experts(il: int) -> None:
+        width = latent or n_embd
+        b.add("ffn_gate_inp.weight", n_embd, n_expert, layer=il)
+        b.add("exp_probs_b.bias", n_expert, layer=il)
+        if latent:
+            b.linear("ffn_latent_down", n_embd, latent, il)
+            b.linear("ffn_latent_up", latent, n_embd, il)
+        b.add("ffn_up_exps.weight", width, n_ff_exp, n_expert, layer=il)
+        b.add("ffn_down_exps.weight", n_ff_exp, width, n_expert, layer=il)
+        if n_ff_shexp:
+            b.linear("ffn_up_shexp", n_embd, n_ff_shexp, il)
+            b.linear("ffn_down_shexp", n_ff_shexp, n_embd, il)
+
+    kv: list[KvLayer] = []
+    nothing = KvLayer("recurrent", 0, 0)  # an MLP or MoE layer caches nothing
+    n_moe = 0
+    for il, kind in enumerate(kinds):
+        b.norm("attn_norm", n_embd, il)
+        if kind == "mamba":
+            b.linear("ssm_in", n_embd, 2 * d_inner + 2 * n_group * d_state + n_ssm_head, il)
+            b.add("ssm_conv1d.weight", d_conv, xbc, layer=il)
+            if c.bool("use_conv_bias", True):
+                b.add("ssm_conv1d.bias", xbc, layer=il)
+            b.add("ssm_dt.bias", n_ssm_head, layer=il)
+            b.add("ssm_a", 1, n_ssm_head, layer=il)
+            b.add("ssm_d", 1, n_ssm_head, layer=il)
+            b.add("ssm_norm.weight", d_inner // n_group, n_group, layer=il)
+            b.linear("ssm_out", d_inner, n_embd, il)
+            state = (d_conv - 1) * xbc + d_state * d_inner
+            kv.append(KvLayer("recurrent", 0, 0, state_elements=state))
+        elif kind == "attention":
+            attention(il)
+            kv.append(_full(a))
+        elif kind == "moe" and moe:
+            experts(il)
+            n_moe += 1
+            kv.append(nothing)
+        else:
+            n_ff = c.pos("intermediate_size")
+            b.linear("ffn_up", n_embd, n_ff, il)
+            b.linear("ffn_down", n_ff, n_embd, il)
+            kv.append(nothing)
+    for il in range(n_layer_main, n_layer):
+        for norm in ("nextn.enorm", "nextn.hnorm", "nextn.shared_head_norm", "attn_norm"):
+            b.norm(norm, n_embd, il)
+        b.linear("nextn.eh_proj", 2 * n_embd, n_embd, il)
+        attention(il)
+        b.norm("post_attention_norm", n_embd, il)
+        experts(il)
+    notes = ["Mamba-2 layers keep a fixed-size state instead of a growing KV cache."]
+    if n_nextn:
+        notes.append(
+            "The multi-token-prediction layer is stored in the GGUF and counted in its "
+            "size, not in the parameter count."
+        )
+    return _finish(
+        c, b, gguf_arch="nemotron_h_moe" if moe else "nemotron_h", n_layer=n_layer,
+        n_embd=n_embd, n_vocab=n_vocab, n_head=a.n_head, kv_layers=kv, tied=tied,
+        n_expert=n_expert, n_expert_used=n_used, n_expert_shared=1 if n_ff_shexp else 0,
+        n_moe_layers=n_moe, n_mtp_layers=n_nextn, notes=tuple(notes),
+    )  # fmt: skip
+
+
 _BUILDERS: dict[str, Callable[[_Cfg], Architecture]] = {
     "llama": _llama,
     "mistral": _llama,
@@ -1008,6 +1258,8 @@ _BUILDERS: dict[str, Callable[[_Cfg], Architecture]] = {
     "gemma2": _gemma2,
     "gemma3": _gemma3,
     "gemma3_text": _gemma3,
+    "gemma4": _gemma4,
+    "gemma4_text": _gemma4,
     "phi3": _phi3,
     "deepseek_v2": _deepseek,
     "deepseek_v3": _deepseek,
@@ -1020,6 +1272,7 @@ _BUILDERS: dict[str, Callable[[_Cfg], Architecture]] = {
     "llama4_text": _llama4,
     "glm4_moe": _glm4_moe,
     "minimax_m2": _minimax_m2,
+    "nemotron_h": _nemotron_h,
 }
 
 SUPPORTED_MODEL_TYPES = tuple(sorted(_BUILDERS))
@@ -1038,8 +1291,8 @@ LLAMA_CPP_SUPPORT: dict[str, tuple[str, str]] = {
     for name in (
         "llama", "mistral3", "qwen2", "qwen3", "qwen2moe", "qwen3moe", "qwen3vl", "qwen3vlmoe",
         "qwen3next", "qwen35",
-        "qwen35moe", "gemma2", "gemma3", "phi3", "deepseek2", "deepseek32", "glm-dsa",
-        "gpt-oss", "llama4", "glm4moe", "minimax-m2",
+        "qwen35moe", "gemma2", "gemma3", "gemma4", "phi3", "deepseek2", "deepseek32", "glm-dsa",
+        "gpt-oss", "llama4", "glm4moe", "minimax-m2", "nemotron_h", "nemotron_h_moe",
     )
 }  # fmt: skip
 

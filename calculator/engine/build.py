@@ -41,6 +41,7 @@ class Efficiency:
     high: float
     overhead_ms: float = 0.0
     prefill_eta: float | None = None
+    moe_prefill_us: float = 0.0  # prompt time per token and MoE layer (its backend's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ class Tuning:
 
     moe_penalty: float = 1.0  # MoE decode reaches this share of a dense model's efficiency
     extra_gpu_ms: float = 0.0  # per token, for each GPU after the first in a layer split
+    link_efficiency: float = 1.0  # share of a GPU's PCIe link weight copies to it reach
+    host_moe_factor: float = 1.0  # the engine's CPU expert reads vs llama.cpp's (speed.Engine)
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ def platform_host(
         dimm_slots=platform.slots,
         read_ceiling_gbps=setup.read_ceiling_gbps,
         prefill_efficiency=efficiency.prefill_eta,
+        moe_prefill_us=efficiency.moe_prefill_us,
         sockets=setup.sockets_used,
     )
     return Host(profile, setup, platform)
@@ -232,6 +236,7 @@ def custom_host(
         overhead_ms=efficiency.overhead_ms,
         fp16_tflops=fp16_tflops,
         prefill_efficiency=efficiency.prefill_eta,
+        moe_prefill_us=efficiency.moe_prefill_us,
         sockets=sockets,
         name=f"your {device.label} ({memory_gb:g} GB, {bandwidth_gbps:g} GB/s)",
     )
@@ -259,6 +264,7 @@ def custom_gpu(
         overhead_ms=efficiency.overhead_ms,
         fp16_tflops=fp16_tflops,
         prefill_efficiency=efficiency.prefill_eta,
+        moe_prefill_us=efficiency.moe_prefill_us,
         name=f"your GPU ({memory_gb:g} GB, {bandwidth_gbps:g} GB/s)",
     )
     return replace(

@@ -121,6 +121,7 @@ def estimate(
     host: HardwareProfile | None = None,
     moe_penalty: float = 1.0,
     extra_gpu_ms: float = 0.0,
+    link_efficiency: float = 1.0,
     weights: quant.WeightsBreakdown | None = None,
 ) -> Estimate:
     """Size ``arch`` under ``options`` and plan it on every profile in ``hardware``.
@@ -133,7 +134,7 @@ def estimate(
     mem = memory(fp)
     if host is None:
         host = next((hw for hw in hardware if _is_system_host(hw)), None)
-    tuning = Tuning(moe_penalty=moe_penalty, extra_gpu_ms=extra_gpu_ms)
+    tuning = Tuning(moe_penalty, extra_gpu_ms, link_efficiency)
     speeds = tuple(plan(hw, fp, host=host or hw, options=options, tuning=tuning) for hw in hardware)
     return Estimate(
         arch=arch,

@@ -91,6 +91,9 @@ class HardwareProfile:
     # Measured prompt-processing rate (effective TFLOPS fitted to this device's own pp512
     # rows) for devices whose vendor states no FP16 figure (Apple, APUs).
     prefill_tflops: float | None = None
+    # Prompt time per token and MoE layer beyond the FLOPs (expert routing, gather and
+    # scatter of the micro-batch's rows), fitted per backend (``prefill_moe`` in the data).
+    moe_prefill_us: float = 0.0
 
     @property
     def memory_bytes(self) -> int:
@@ -250,6 +253,7 @@ def custom_profile(
     prefill_efficiency: float | None = None,
     sockets: int = 1,
     name: str = "",
+    moe_prefill_us: float = 0.0,
 ) -> HardwareProfile:
     """A visitor's own machine from its memory size and bandwidth; ``efficiency`` is the
     measured value of its kind's class (``prefill_efficiency`` likewise for prompts)."""
@@ -265,6 +269,7 @@ def custom_profile(
         fp16_tflops=fp16_tflops,
         prefill_efficiency=prefill_efficiency,
         sockets=sockets,
+        moe_prefill_us=moe_prefill_us,
     )
 
 

@@ -18,8 +18,12 @@ Placement follows llama.cpp's defaults:
 
 Decode: ``seconds/token = overhead + sum(bytes read in a pool ÷ (efficiency x bandwidth,
 capped by the pool's read ceiling))``, MoE at ``moe_penalty`` of the dense efficiency,
-plus ``extra_gpu_ms`` for each GPU after the first. Prefill: :mod:`prefill`. Fit:
-:func:`~calculator.engine.pools.classify`, the one rule.
+plus ``extra_gpu_ms`` for each GPU after the first; routed experts in system RAM read at
+the engine's CPU expert rate (``Tuning.host_moe_factor``, 1 for llama.cpp). Prefill:
+:mod:`prefill`, plus the weights kept in system RAM copied to the first GPU for every
+micro-batch at ``Tuning.link_efficiency`` of its PCIe link; :func:`prompt_seconds_on` times
+any prompt length, depth and ``-ub`` on a plan. Fit: :func:`~calculator.engine.pools.classify`,
+the one rule.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from calculator.engine.hardware import FIT_MARGIN_BYTES, GB, HardwareProfile
 from calculator.engine.kv_cache import DEFAULT_UBATCH
 from calculator.engine.options import Options
 from calculator.engine.pools import Fit, FitClass, Pool, classify, host_pool, vram_pool
-from calculator.engine.prefill import PP_TOKENS
+from calculator.engine.prefill import PP_TOKENS, MoeWeights, prompt_seconds
 
 PlacementMode = Literal[
     "gpu", "multi_gpu", "unified", "cpu", "expert_offload", "partial_offload", "does_not_fit"
@@ -100,6 +104,7 @@ class _Layout(NamedTuple):
     gpu_layers: int
     cpu_moe_layers: int
     note: str = ""
+    stream_experts: float = 0.0  # host routed experts: only those a micro-batch routes to
 
 
 class _Basis(NamedTuple):
@@ -129,18 +134,18 @@ def _gpu_layout(fp: Footprint, room: int) -> _Layout | None:
             cpu = fp.n_moe_layers - on_gpu
             host_share = cpu / fp.n_moe_layers
             host_experts = fp.expert_bytes * host_share
-            touched = fp.prefill.experts_touched() if fp.prefill else 1.0
             return _Layout(
                 "expert_offload",
                 int(base + per_layer * on_gpu),
                 fp.dense_read_bytes + fp.kv_read_bytes + fp.expert_read_bytes * (1 - host_share),
                 int(host_experts) + fp.token_embd_bytes,
                 fp.expert_read_bytes * host_share,
-                host_experts * touched,
+                0.0,
                 fp.n_layer + 1,
                 cpu,
                 f"attention, shared weights and KV cache on the GPU; routed experts of "
                 f"{cpu} of {fp.n_moe_layers} layers in system RAM",
+                host_experts,
             )
     layers = fp.weights_bytes - fp.token_embd_bytes - fp.output_bytes
     per_layer = (layers + fp.kv_bytes) / fp.n_layer
@@ -149,11 +154,13 @@ def _gpu_layout(fp: Footprint, room: int) -> _Layout | None:
     share = ngl / fp.n_layer
     active = fp.dense_read_bytes - fp.output_bytes + fp.expert_read_bytes
     host_layers = per_layer * (fp.n_layer - ngl)
+    host_experts = fp.expert_bytes * (1 - share)
     if ngl == 0:
         return _Layout(
-            "cpu", 0, 0.0, fp.device_bytes, fp.read_bytes_per_token, fp.weights_bytes, 0, 0,
+            "cpu", 0, 0.0, fp.device_bytes, fp.read_bytes_per_token,
+            fp.weights_bytes - fp.expert_bytes, 0, 0,
             "too large for the GPU to help decode: runs from system RAM (the GPU still "
-            "reads prompts)",
+            "reads prompts)", fp.expert_bytes,
         )  # fmt: skip
     return _Layout(
         "partial_offload",
@@ -161,10 +168,11 @@ def _gpu_layout(fp: Footprint, room: int) -> _Layout | None:
         active * share + fp.output_bytes + fp.kv_read_bytes * share,
         int(host_layers) + fp.token_embd_bytes + fp.compute_bytes,
         active * (1 - share) + fp.kv_read_bytes * (1 - share),
-        host_layers,
+        host_layers - host_experts,
         ngl,
         0,
         f"{ngl} of {fp.n_layer} layers on the GPU, the rest on the CPU",
+        host_experts,
     )
 
 
@@ -178,6 +186,12 @@ def _rates(hw: HardwareProfile, factor: float) -> tuple[float, float, float]:
     return min(eta * scale, cap), min(low * scale, cap), min(high * scale, cap)
 
 
+def _host_factor(fp: Footprint, tuning: Tuning) -> float:
+    """System RAM's share of its class efficiency: MoE reads there run at the engine's own
+    CPU expert rate (``host_moe_factor``: 1 for llama.cpp)."""
+    return tuning.moe_penalty * tuning.host_moe_factor if fp.is_moe else 1.0
+
+
 def _decode(
     build: Build, lay: _Layout, shares: list[float], fp: Footprint, tuning: Tuning
 ) -> tuple[float, float, float]:
@@ -187,46 +201,74 @@ def _decode(
     main = gpus[0] if gpus else build.host.profile
     fixed = main.overhead_ms / 1000 + max(0, len(gpus) - 1) * tuning.extra_gpu_ms / 1000
     seconds = [fixed, fixed, fixed]
-    parts = [(lay.gpu_read * share, gpu) for gpu, share in zip(gpus, shares, strict=False)]
+    parts = [(lay.gpu_read * share, gpu, factor) for gpu, share in zip(gpus, shares, strict=False)]
     if lay.host_read:
-        parts.append((lay.host_read, build.host.profile))
-    for read, hw in parts:
-        for pick, rate in enumerate(_rates(hw, factor)):
+        parts.append((lay.host_read, build.host.profile, _host_factor(fp, tuning)))
+    for read, hw, pool_factor in parts:
+        for pick, rate in enumerate(_rates(hw, pool_factor)):
             seconds[pick] += read / rate
     return 1 / seconds[0], 1 / seconds[1], 1 / seconds[2]
 
 
 def _prefill_seconds(
-    build: Build, lay: _Layout, shares: list[float], fp: Footprint, tokens: int
+    build: Build,
+    lay: _Layout,
+    shares: list[float],
+    fp: Footprint,
+    tokens: int,
+    tuning: Tuning,
+    *,
+    start: int = 0,
+    ubatch: int = DEFAULT_UBATCH,
 ) -> float | None:
-    """Seconds to read a prompt of ``tokens`` from an empty cache, or None when a device
-    that computes has no FLOPS figure."""
+    """Seconds to read a prompt of ``tokens`` after ``start`` cached tokens in micro-batches
+    of ``ubatch``, or None when a device that computes has no FLOPS figure."""
     cost = fp.prefill
     if cost is None:
         return None
+    moe = MoeWeights(fp.n_moe_layers, fp.expert_bytes) if fp.is_moe else None
     gpus = build.devices
     if not gpus:
-        rate = build.host.profile.prefill_flops_per_s
-        return cost.flops(tokens) / rate if rate else None
-    flops = cost.flops(tokens)
-    rates = [g.prefill_flops_per_s for g in gpus]
+        return prompt_seconds(cost, tokens, build.host.profile, start=start, moe=moe,
+                              ubatch=ubatch)  # fmt: skip
     total_read = lay.gpu_read + lay.host_read
     offloaded = lay.host_read / total_read if total_read else 0.0
     on_gpus = shares if lay.gpu_read else [1.0] + [0.0] * (len(gpus) - 1)
     seconds = 0.0
-    for i, (rate, share) in enumerate(zip(rates, on_gpus, strict=False)):
+    for i, (gpu, share) in enumerate(zip(gpus, on_gpus, strict=False)):
         part = (1 - offloaded) * share + (offloaded if i == 0 else 0.0)
         if not part:
             continue
-        if not rate:
+        spent = prompt_seconds(cost, tokens, gpu, start=start, share=part, moe=moe,
+                               ubatch=ubatch)  # fmt: skip
+        if spent is None:
             return None
-        seconds += flops * part / rate
-    if lay.stream_bytes:
+        seconds += spent
+    if lay.stream_bytes or lay.stream_experts:
         link = gpus[0].link_gbps
         if not link:
             return None
-        seconds += math.ceil(tokens / DEFAULT_UBATCH) * lay.stream_bytes / (link * GB)
+        batch = max(1, min(tokens, ubatch))
+        routed = cost.experts_touched(batch) if cost.expert_fraction else 1.0
+        copied = lay.stream_bytes + lay.stream_experts * routed
+        seconds += math.ceil(tokens / batch) * copied / (link * GB * tuning.link_efficiency)
     return seconds
+
+
+def prompt_seconds_on(
+    placement: Placement, tokens: int, *, start: int = 0, ubatch: int = DEFAULT_UBATCH
+) -> float | None:
+    """Seconds the plan's build spends reading a prompt of ``tokens`` after ``start``
+    tokens already cached, in micro-batches of ``ubatch`` (llama.cpp's ``-ub``); None when
+    the model does not run or a device that computes has no FLOPS figure. Plans with
+    weights in system RAM copy them to the first GPU for every micro-batch (op offload),
+    so a larger ``-ub`` reads long prompts faster there."""
+    b = placement.basis
+    if b is None or not placement.runs:
+        return None
+    shares = _shares(placement.build.devices, b.fp.compute_bytes)[0]
+    return _prefill_seconds(placement.build, b.layout, shares, b.fp, tokens, b.tuning,
+                            start=start, ubatch=ubatch)  # fmt: skip
 
 
 def _formula(build: Build, lay: _Layout, fp: Footprint, tps: float, tuning: Tuning) -> str:
@@ -242,7 +284,8 @@ def _formula(build: Build, lay: _Layout, fp: Footprint, tps: float, tuning: Tuni
         host = build.host.profile
         where = "system RAM" if build.gpus else host.name
         cap = f", at most {host.read_ceiling_gbps:g} GB/s" if host.read_ceiling_gbps else ""
-        parts.append(f"{lay.host_read / GB:.2f} GB ÷ ({host.efficiency * factor:.2f} × "
+        host_eta = host.efficiency * _host_factor(fp, tuning)
+        parts.append(f"{lay.host_read / GB:.2f} GB ÷ ({host_eta:.2f} × "
                      f"{host.bandwidth_gbps:g} GB/s{cap}) in {where}")  # fmt: skip
     main = build.devices[0] if lay.gpu_read else build.host.profile
     overhead = f" + {main.overhead_ms:g} ms" if main.overhead_ms else ""
@@ -320,8 +363,10 @@ def _placement(
             lay.host_resident, 0, 0, "; ".join(notes), fit.short_bytes, fit.left_bytes,
         )  # fmt: skip
     tps, low, high = _decode(build, lay, shares, fp, tuning)
-    pp = _prefill_seconds(build, lay, shares, fp, PP_TOKENS)
-    ttft = _prefill_seconds(build, lay, shares, fp, fp.context) if pp and fp.context else None
+    pp = _prefill_seconds(build, lay, shares, fp, PP_TOKENS, tuning)
+    ttft = (
+        _prefill_seconds(build, lay, shares, fp, fp.context, tuning) if pp and fp.context else None
+    )
     return Placement(
         build=build,
         fit=fit.fit,

@@ -12,7 +12,21 @@ to the tokens before it:
 * recurrent / linear-attention layers cost a fixed amount per token (in their weights).
 
 Time = FLOPs ÷ (efficiency x fp16 TFLOPS), the efficiency per hardware class fitted to
-published llama-bench pp512 rows (``hardware.json`` ``prefill``). Plans that keep
+published llama-bench pp512 rows of dense models (``hardware.json`` ``prefill``).
+
+Mixture-of-Experts models cost more than their FLOPs (:func:`prompt_seconds`). Each
+expert's matrix multiplication sees only the micro-batch's tokens routed to it
+(``n_ubatch x n_expert_used / n_expert``: 16 for gpt-oss-120b at the default 512), so:
+
+* every micro-batch reads the weights of every expert it routes to (nearly all of them)
+  at the device's decode read rate: large on a 256 GB/s APU, small on a GPU;
+* every token pays a fixed time per MoE layer for routing (top-k, sorting the rows by
+  expert, gather and scatter), fitted per backend to MoE llama-bench rows
+  (``hardware.json`` ``prefill_moe``). On CUDA it is the larger share of gpt-oss prompt
+  time: an RTX 4080 SUPER and an RTX 4090 read gpt-oss-20b prompts at the same ~8,000
+  tokens/s, and 2048 or 4096 tokens per micro-batch change nothing
+  (github.com/ggml-org/llama.cpp/discussions/15396); on Metal it is lost in the FLOPs
+  model's noise. Plans that keep
 weights in system RAM beside a CUDA GPU stream them to the GPU for every micro-batch of
 at least 32 tokens (ggml's op offload: ``ggml_backend_cuda_device_offload_op``,
 ``op_offload_min_batch_size`` 32, github:ggml-org/ggml src/ggml-cuda/ggml-cuda.cu
@@ -23,9 +37,11 @@ at the same commit), which for a 512-token micro-batch is nearly all of them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+from calculator.engine.hardware import HardwareProfile
 from calculator.engine.kv_cache import DEFAULT_UBATCH
 from calculator.engine.types import Architecture
 
@@ -107,3 +123,42 @@ def prefill_cost(arch: Architecture) -> PrefillCost:
 
 def seconds(flops: float, tflops: float, efficiency: float) -> float:
     return flops / (tflops * 1e12 * efficiency)
+
+
+@dataclass(frozen=True, slots=True)
+class MoeWeights:
+    """The routed experts a prompt multiplies: MoE layers and the experts' bytes."""
+
+    n_moe_layers: int
+    expert_bytes: float
+
+
+def prompt_seconds(
+    cost: PrefillCost,
+    tokens: int,
+    device: HardwareProfile,
+    *,
+    start: int = 0,
+    share: float = 1.0,
+    moe: MoeWeights | None = None,
+    ubatch: int = DEFAULT_UBATCH,
+    routing_us: float | None = None,
+) -> float | None:
+    """Seconds ``device`` spends on ``share`` of the layers for a prompt of ``tokens``
+    after ``start`` cached tokens (None: no prompt rate for it).
+
+    FLOPs at the device's prompt rate; for a MoE model (``moe``), each micro-batch of
+    ``ubatch`` tokens also reads the experts it routes to at the device's read rate, and
+    every token pays ``routing_us`` (default: the device's backend figure) per MoE layer.
+    """
+    rate = device.prefill_flops_per_s
+    if not rate:
+        return None
+    total = cost.flops(tokens, start) * share / rate
+    if moe is None or not moe.n_moe_layers or not cost.expert_fraction:
+        return total
+    batch = max(1, min(tokens, ubatch))
+    touched = moe.expert_bytes * cost.experts_touched(batch)
+    total += share * math.ceil(tokens / batch) * touched / device.read_bytes_per_s
+    us = device.moe_prefill_us if routing_us is None else routing_us
+    return total + share * tokens * moe.n_moe_layers * us * 1e-6

@@ -6,21 +6,30 @@ same figures and the same fit. Time per token is the sum over memory pools of
 ``bytes read there ÷ (efficiency × bandwidth)`` plus a fixed per-token overhead, so a split
 between VRAM and system RAM is dominated by the slow pool. Efficiency per hardware class
 comes from published llama.cpp measurements (``calculator/data/hardware.json``).
+
+Engines: the figures are mainline llama.cpp's. Another engine with its own calibration is an
+:class:`Engine` (``hardware.json`` ``engines``: ik_llama.cpp, fitted to its own published
+GPU + system RAM runs); :func:`place_engines` plans one build under several, e.g. llama.cpp
+against ik_llama.cpp for a MoE model whose experts sit in system RAM.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-from calculator.engine.build import Tuning, device_build
+from calculator.engine.build import Build, Tuning, device_build
 from calculator.engine.footprint import Footprint
 from calculator.engine.hardware import HardwareProfile
 from calculator.engine.options import Options
 from calculator.engine.placement import Placement, place
 from calculator.engine.pools import FitClass
 
-__all__ = ["Footprint", "Mode", "SpeedEstimate", "plan", "from_placement"]
+__all__ = [
+    "LLAMA_CPP", "Engine", "Footprint", "Mode", "SpeedEstimate", "engines_from_data",
+    "from_placement", "place_engines", "plan",
+]  # fmt: skip
 
 Mode = Literal[
     "gpu", "multi_gpu", "unified", "cpu", "expert_offload", "partial_offload", "does_not_fit"
@@ -93,3 +102,45 @@ def plan(
     placement = place(device_build(hw, host), fp, options or Options(context=fp.context or 1),
                       tuning)  # fmt: skip
     return from_placement(hw, placement, fp)
+
+
+# --- engines ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """An inference engine with its own calibration. ``host_moe_factor`` scales the rate
+    at which it reads routed experts from system RAM against llama.cpp's (its CPU MoE
+    kernels); everything else is planned as llama.cpp places it."""
+
+    key: str
+    label: str
+    host_moe_factor: float = 1.0
+
+    def tuning(self, base: Tuning) -> Tuning:
+        return replace(base, host_moe_factor=self.host_moe_factor)
+
+
+LLAMA_CPP = Engine("llama.cpp", "llama.cpp")
+
+
+def engines_from_data(data: Mapping[str, Any]) -> dict[str, Engine]:
+    """``hardware.json``'s ``engines`` section, with llama.cpp itself first."""
+    engines = {LLAMA_CPP.key: LLAMA_CPP}
+    for key, entry in data.get("engines", {}).items():
+        engines[key] = Engine(key, str(entry.get("label") or key),
+                              float(entry.get("host_moe_factor", 1.0)))  # fmt: skip
+    return engines
+
+
+def place_engines(
+    build: Build,
+    fp: Footprint,
+    options: Options,
+    engines: Sequence[Engine],
+    tuning: Tuning | None = None,
+) -> tuple[tuple[Engine, Placement], ...]:
+    """The same model on the same build under each engine (same placement, each engine's
+    own decode rate for experts in system RAM)."""
+    base = tuning or Tuning()
+    return tuple((e, place(build, fp, options, e.tuning(base))) for e in engines)

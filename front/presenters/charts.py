@@ -49,6 +49,9 @@ class ChartPoint:
     total_bytes: int
     x: float
     y: float
+    # Its axis label is left out on phones when there are many: every other one, and the
+    # one next to the last (the last, the model's trained context, always shows).
+    minor: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,13 @@ class MemoryChart:
 
     @property
     def axis_label_y(self) -> int:
-        return self.bottom + 16
+        return self.bottom + 24
 
 
-CHART_W, CHART_H, CHART_LEFT, CHART_BOTTOM, CHART_TOP, CHART_RIGHT = 640, 260, 56, 28, 12, 16
+# The margins leave room for labels drawn at 20 units, the size that renders at >= 11 px
+# when a phone scales the 640-unit-wide chart down to its width (static/css/site.css).
+CHART_W, CHART_H, CHART_LEFT, CHART_BOTTOM, CHART_TOP, CHART_RIGHT = 640, 270, 80, 36, 14, 28
+MANY_POINTS = 8  # more context presets than this: phones label every other one
 
 
 def _total(arch: Architecture, options: Options, weights: WeightsBreakdown | None) -> int:
@@ -121,9 +127,12 @@ def memory_chart(
             return CHART_TOP + plot_h * (1 - size / y_max)
 
         points = tuple(
-            ChartPoint(c, context_label(c), t, round(x_at(i), 1), round(y_at(t), 1))
+            ChartPoint(
+                c, context_label(c), t, round(x_at(i), 1), round(y_at(t), 1),
+                minor=n > MANY_POINTS and i < n - 1 and (i % 2 == 1 or i == n - 2),
+            )
             for i, (c, t) in enumerate(zip(contexts, totals, strict=True))
-        )
+        )  # fmt: skip
         step = _nice_step(y_max / GB / 4)
         ticks = tuple(
             ChartLine(f"{v:g} GB", round(y_at(v * GB), 1)) for v in _frange(0, y_max / GB, step)

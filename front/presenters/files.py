@@ -56,9 +56,14 @@ def _default_quants() -> dict[str, str]:
     return found
 
 
+# A model the map does not name (found by its name or nickname): no quant is a default
+# there, so an explicit quant is always kept and a page without one is not cached.
+_UNKNOWN_DEFAULTS = replace(DEFAULTS, quant="")
+
+
 def _defaults_for(key: str) -> Options:
     quant = _default_quants().get(key.strip().lower()) if key else None
-    return replace(DEFAULTS, quant=quant) if quant else DEFAULTS
+    return replace(DEFAULTS, quant=quant) if quant else _UNKNOWN_DEFAULTS
 
 
 def defaults_for_page(request: HttpRequest, kwargs: dict[str, Any]) -> Options:

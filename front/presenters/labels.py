@@ -1,21 +1,83 @@
-"""Plain words and links for engine values."""
+"""Plain words and links for engine values.
+
+``ENUM_LABELS`` is the one place a stored or computed code (``consumer-gpu``, ``apu``,
+``MXFP4``, ``3DS_RDIMM``…) becomes the words a page shows: one table per enum. Templates
+use the ``label`` filter (``{{ profile.tier|label:"tier" }}``), Python code ``label()``.
+A test checks that every value the data can hold has its words, so the fallback (the
+code with its dashes and underscores as spaces) never reaches a page.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from calculator.engine.estimate import Options
 from calculator.engine.speed import SpeedEstimate
-from calculator.options import DEFAULTS, canonical_query
+from calculator.formatting import ctx
+from calculator.models import HardwareProfile
+from calculator.options import DEFAULTS, NAMES, canonical_items, canonical_query
 
 MIN_CONTEXT_PRESET = 2048
 
 MODE_LABELS = {
     "gpu": "Fits in VRAM",
+    "multi_gpu": "Split across GPUs",
     "unified": "Fits in unified memory",
     "cpu": "Fits in RAM",
     "expert_offload": "Experts offloaded to RAM",
     "partial_offload": "Partial offload to RAM",
     "does_not_fit": "Does not fit",
 }
+
+ENUM_LABELS: dict[str, Mapping[str, str]] = {
+    "architecture": {"dense": "Dense", "moe": "Mixture-of-Experts"},
+    # Short names for a kit's one-line description; the catalog's choices say more.
+    "form_factor": {
+        "UDIMM": "UDIMM",
+        "CUDIMM": "CUDIMM (clocked UDIMM)",
+        "SODIMM": "SO-DIMM",
+        "RDIMM": "RDIMM",
+        "LRDIMM": "LRDIMM",
+        "3DS_RDIMM": "3DS RDIMM",
+        "MRDIMM": "MRDIMM (multiplexed-rank RDIMM)",
+    },
+    "hardware_kind": {
+        "cpu": "PC system RAM (CPU inference)",
+        "apple": "Mac unified memory",
+        "apu": "Unified-memory PC (Strix Halo, DGX Spark)",
+        "gpu": "Graphics card VRAM",
+    },
+    "quant_group": {
+        "K-quants": "K-quants",
+        "I-quants": "I-quants",
+        "I-quants (need an importance matrix)": "I-quants (need an importance matrix)",
+        "legacy": "Legacy quants",
+        "MXFP4": "MXFP4 (gpt-oss)",
+        "unquantized": "Unquantized",
+        "ternary (only for ternary-trained models)": "Ternary (only for ternary-trained models)",
+    },
+    "speed_mode": MODE_LABELS,
+    "tier": dict(HardwareProfile.TIERS),
+    "validation": {
+        "file_size": "GGUF file size",
+        "params": "Total parameters",
+        "active_params": "Active parameters",
+        "kv_cache": "KV cache size",
+        "decode_speed": "Decode speed",
+        "prefill_speed": "Prompt processing speed",
+        "memory_bandwidth": "Measured memory bandwidth",
+    },
+}
+
+
+def label(enum: str, value: object) -> str:
+    """The words for ``value`` of ``enum`` (a key of ``ENUM_LABELS``)."""
+    text = str(value)
+    found = ENUM_LABELS[enum].get(text)
+    if found is not None:
+        return found
+    words = text.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 def fit_status(speed: SpeedEstimate) -> str:
@@ -39,6 +101,25 @@ def page_query(options: Options, defaults: Options = DEFAULTS) -> str:
     options always link to the same URL."""
     query = canonical_query(options, defaults)
     return f"?{query}" if query else ""
+
+
+# How a title or an announcement names each option that differs from the default.
+STATE_WORDS = {
+    "quant": "{}",
+    "context": "{} context",
+    "kv_type": "{} KV cache",
+    "parallel": "{} parallel sequences",
+}
+
+
+def options_state(options: Options, fields: tuple[str, ...] = NAMES) -> str:
+    """The options that differ from the defaults, in words (``"Q8_0, 32K context"``;
+    empty for the defaults): what a page's title adds for its state."""
+    parts = []
+    for name, _ in canonical_items(options, fields=fields):
+        value = getattr(options, name)
+        parts.append(STATE_WORDS[name].format(ctx(value) if name == "context" else value))
+    return ", ".join(parts)
 
 
 def context_presets(max_context: int) -> list[int]:

@@ -9,14 +9,6 @@ from calculator import services, validation
 from calculator.models import LlmModel
 from front import memo
 
-KIND_LABELS = {
-    "file_size": "GGUF file size",
-    "params": "Total parameters",
-    "active_params": "Active parameters",
-    "kv_cache": "KV cache size",
-    "decode_speed": "Decode speed",
-}
-
 
 @dataclass(frozen=True)
 class ValidationReport:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from django import template
 
 from calculator import formatting
+from calculator.engine.estimate import Options
+from front.presenters.labels import label as enum_label
+from front.presenters.labels import options_state
 
 register = template.Library()
 
@@ -40,5 +43,14 @@ def index(sequence: tuple[object, ...] | list[object], i: int) -> object:
 
 
 @register.filter
-def index_key(mapping: dict[str, object], key: str) -> object:
-    return mapping.get(key, key)
+def label(value: object, enum: str) -> str:
+    """Human words for an enum value: ``{{ profile.tier|label:"tier" }}``."""
+    return enum_label(enum, value)
+
+
+@register.filter
+def state(options: Options, fields: str = "") -> str:
+    """The options that differ from the defaults, in words: ``{{ options|state }}``, or
+    only some fields: ``{{ options|state:"context" }}``."""
+    names = tuple(fields.split(",")) if fields else None
+    return options_state(options, names) if names else options_state(options)

@@ -5,6 +5,7 @@ per page. Under htmx, the swappable region of the same template is rendered alon
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from django.http import (
     Http404,
@@ -16,19 +17,22 @@ from django.http import (
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from calculator import selectors, services, versions
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
-from calculator.options import DEFAULTS, NAMES, Problem
+from calculator.models import LlmModel
+from calculator.options import DEFAULTS, NAMES
 from catalog.gguf_selectors import model_files
 from faq.selectors import model_faq
-from front import forms, memo, seo
+from front import forms, memo, search, seo
 from front.caching import cached_page
-from front.htmx import HtmxHttpRequest, is_partial, template_for
+from front.htmx import HtmxHttpRequest, is_partial, render_region
+from front.http import safe_only
+from front.middleware import api_error_for, is_api
 from front.presenters.compare import compare as compare_models
+from front.presenters.compare import pick_models
 from front.presenters.files import (
     choose_quant,
     defaults_for_page,
@@ -39,11 +43,11 @@ from front.presenters.files import (
 from front.presenters.kits import kit_picks
 from front.presenters.labels import context_presets, page_query
 from front.presenters.lists import runs_in_budget, runs_on_profile, summaries
-from front.presenters.methodology import KIND_LABELS, validation_report
+from front.presenters.methodology import validation_report
 from front.presenters.model_page import calculation
 
 
-@require_safe
+@safe_only
 @cached_page()
 def home(request: HtmxHttpRequest) -> HttpResponse:
     popular = list(selectors.popular_models())
@@ -61,7 +65,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-@require_safe
+@safe_only
 @cached_page(options=("quant",), params=("q", "family", "architecture", "size", "fits_gb"))
 @vary_on_headers("HX-Request", "HX-Target")
 def model_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -70,13 +74,14 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     query = data.get("q") or ""
     qs = selectors.models(
-        query=query,
         family=data.get("family") or "",
         architecture=data.get("architecture") or "",
         size=data.get("size") or "",
     )
+    # A search ranks by how well each model's names match what was typed (typos too).
+    found = [m.model for m in search.rank(query, qs)] if query else qs
     options = Options(quant=data.get("quant") or DEFAULTS.quant)
-    rows = summaries(qs, options)
+    rows = summaries(found, options)
     fits_gb = data.get("fits_gb")
     if fits_gb:
         budget = machine_budget_bytes(fits_gb)
@@ -90,10 +95,12 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
         "problems": forms.form_problems(form),
     }
     region = "search-results" if request.htmx.target == "search-results" else "result"
-    return render(request, template_for(request, "calculator/model_list.html", region), context)
+    # Live search results appear on other pages (home): they do not retitle them.
+    page = "calculator/model_list.html"
+    return render_region(request, page, context, region, title=region == "result")
 
 
-@require_safe
+@safe_only
 @cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES), defaults=defaults_for_page)
 @vary_on_headers("HX-Request")
 def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
@@ -138,10 +145,11 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     )
     # Kit picks carry live prices: selected on every render (two queries).
     context["kits"] = kit_picks(calc, hardware)
-    if is_partial(request):
-        return render(request, f"{page}#result", context)
-    faq = model_faq(model, hardware)
     head = seo.headline_from(model, calc.estimate)
+    context["seo_title"] = seo.model_state_title(head)  # the tab follows the state
+    if is_partial(request):
+        return render_region(request, page, context)
+    faq = model_faq(model, hardware)
     title, description = seo.model_title(head), seo.model_description(head)
     crumbs = [
         ("Models", seo.absolute(request, reverse("calculator:model-list"))),
@@ -150,14 +158,13 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     context.update(
         faq=faq,
         faq_json_ld=seo.json_ld_script(seo.faq_page(faq)) if faq else "",
-        seo_title=title,
         seo_description=description,
         head_tags=seo.head_tags(
             request,
             title=title,
             description=description,
             canonical=seo.canonical_url(request, model.get_absolute_url()),
-            image_url=seo.absolute(request, reverse("faq:model-og-image", args=[model.slug])),
+            image_url=seo.absolute(request, reverse("faq:model-og-png", args=[model.slug])),
         ),
         breadcrumbs_json_ld=seo.json_ld_script(seo.breadcrumb_list(crumbs)),
     )
@@ -169,7 +176,7 @@ def _redirect_keeping_query(request: HttpRequest, path: str) -> HttpResponse:
     return HttpResponsePermanentRedirect(path + (f"?{query}" if query else ""))
 
 
-@require_safe
+@safe_only
 @cached_page(options=("context",), params=("profile", "memory_gb", "kind", "bandwidth_gbps"))
 @vary_on_headers("HX-Request")
 def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -200,7 +207,7 @@ def hardware_list(request: HtmxHttpRequest) -> HttpResponse:
         "profiles": hardware.profiles,
         "sizes": [s for s in SOLD_SIZES_GB if s <= 512],
     }
-    return render(request, template_for(request, "calculator/hardware_list.html"), context)
+    return render_region(request, "calculator/hardware_list.html", context)
 
 
 TYPICAL_PROFILE = {
@@ -215,7 +222,7 @@ def _typical_bandwidth(hardware: services.HardwareSet, kind: str) -> float:
     return profile.bandwidth_gbps if profile else 89.6
 
 
-@require_safe
+@safe_only
 @cached_page(options=("context",))
 @vary_on_headers("HX-Request")
 def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
@@ -231,40 +238,47 @@ def hardware_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "profile": profile,
         "options": options,
         "rows": rows,
+        "runs_whole": sum(1 for r in rows if r.status == "fits"),
         "problems": forms.form_problems(form),
         "presets": context_presets(131072),
     }
-    return render(request, template_for(request, "calculator/hardware_detail.html"), context)
+    return render_region(request, "calculator/hardware_detail.html", context)
 
 
-@require_safe
+@safe_only
 @cached_page(options=NAMES, params=("models",))
 @vary_on_headers("HX-Request")
 def compare(request: HtmxHttpRequest) -> HttpResponse:
     form = forms.CompareForm(request.GET or None)
-    slugs = form.cleaned_data["models"] if form.is_valid() else []
+    terms = form.cleaned_data["models"] if form.is_valid() else []
     options, problems = forms.page_options(request.GET)
-    models = selectors.models_by_slugs(slugs)
-    missing = [s for s in slugs if s not in {m.slug for m in models}]
-    if missing:
-        problems.insert(0, Problem("models", f"Unknown model: {', '.join(missing)}."))
+    catalog = list(selectors.models())
+    picked = pick_models(terms, catalog)
+    options_query = page_query(options)
+
+    def compare_with(model: LlmModel) -> str:  # a "did you mean" link keeps the options
+        models = urlencode({"models": picked.models_param(model)})
+        return f"{reverse('calculator:compare')}?{models}{options_query.replace('?', '&')}"
+
+    unknown = [(u.term, [(m, compare_with(m)) for m in u.suggestions]) for u in picked.unknown]
     hardware = services.hardware_set()
-    compared, profiles = compare_models(models, options, hardware)
+    compared, profiles = compare_models(picked.models, options, hardware)
     context = {
         "form": form if form.is_bound else forms.CompareForm(),
         "options_form": forms.display_form(options),
         "options": options,
-        "options_query": page_query(options),
+        "options_query": options_query,
         "compared": compared,
         "profiles": profiles,
         "problems": problems,
-        "all_models": selectors.models(),
-        "models_value": ",".join(m.slug for m in models),
+        "unknown": unknown,
+        "all_models": catalog,
+        "models_value": picked.text,
     }
-    return render(request, template_for(request, "calculator/compare.html"), context)
+    return render_region(request, "calculator/compare.html", context)
 
 
-@require_safe
+@safe_only
 @cached_page()
 def methodology(request: HttpRequest) -> HttpResponse:
     models = list(selectors.models())
@@ -291,7 +305,6 @@ def methodology(request: HttpRequest) -> HttpResponse:
             "report": report,
             "rows_by_kind": report.rows_by_kind(),
             "hardware": hardware,
-            "kind_labels": KIND_LABELS,
             "sold_sizes": SOLD_SIZES_GB,
             "json_ld": json_ld,
         },
@@ -301,10 +314,13 @@ def methodology(request: HttpRequest) -> HttpResponse:
 def not_found(
     request: HttpRequest, exception: Exception | None = None, *, query: str = ""
 ) -> HttpResponse:
-    """The 404 page: a search box and a few suggestions (also Django's handler404)."""
+    """The 404 page: a search box and a few suggestions (also Django's handler404).
+    Under /api/ the API's JSON error instead."""
+    if is_api(request):
+        return api_error_for(request, HttpResponse(status=404))
     if exception is not None and isinstance(exception, Http404):
         query = ""
-    suggestions = selectors.search(query) if query else []
+    suggestions = search.suggest(query, selectors.models(), limit=5) if query else []
     popular = list(selectors.popular_models()[:8]) if not suggestions else []
     return render(
         request,

@@ -1,4 +1,4 @@
-"""FAQ pages, the per-model social image and robots.txt.
+"""FAQ pages, the per-model social image (SVG and PNG) and robots.txt.
 
 Thin views: ``faq.selectors`` gives the answers (composed by ``faq.builders`` from the
 engine, with editors' wording), ``front.seo`` words the metadata; these only pick the
@@ -23,14 +23,16 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import condition, require_safe
+from django.views.decorators.http import condition
 
 from calculator import selectors, services
 from calculator.models import HardwareProfile, LlmModel
 from faq.models import FaqEntry
 from faq.selectors import model_faq as select_model_faq
 from faq.selectors import site_faq
-from front import seo
+from front import images, seo
+from front.caching import cached_page
+from front.http import safe_only
 
 # Bump when the FAQ templates change, so cached pages get a new ETag.
 TEMPLATE_VERSION = "1"
@@ -88,7 +90,7 @@ def _model_faq_last_modified(request: HttpRequest, slug: str) -> datetime | None
     return _latest(model.updated_at, edits, _hardware_updated())
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
 @condition(etag_func=_model_faq_etag, last_modified_func=_model_faq_last_modified)
 def model_faq(request: HttpRequest, slug: str) -> HttpResponse:
@@ -116,7 +118,7 @@ def model_faq(request: HttpRequest, slug: str) -> HttpResponse:
             title=title,
             description=description,
             canonical=url,
-            image_url=seo.absolute(request, reverse("faq:model-og-image", args=[model.slug])),
+            image_url=seo.absolute(request, reverse("faq:model-og-png", args=[model.slug])),
         ),
         "json_ld": [
             seo.json_ld_script(seo.faq_page(faq)),
@@ -140,7 +142,7 @@ def _index_last_modified(request: HttpRequest) -> datetime | None:
     return _latest(edits, models)
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
 @condition(etag_func=_index_etag, last_modified_func=_index_last_modified)
 def index(request: HttpRequest) -> HttpResponse:
@@ -183,7 +185,7 @@ def _og_last_modified(request: HttpRequest, slug: str) -> datetime | None:
     return _latest(model.updated_at, _hardware_updated())
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CDN_CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
 @condition(etag_func=_og_etag, last_modified_func=_og_last_modified)
 def model_og_image(request: HttpRequest, slug: str) -> HttpResponse:
@@ -194,10 +196,29 @@ def model_og_image(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(seo.og_svg(seo.headline(model)), content_type="image/svg+xml")
 
 
+def _og_png_etag(request: HttpRequest, slug: str) -> str | None:
+    svg_etag = _og_etag(request, slug)
+    return _etag("png", svg_etag) if svg_etag else None
+
+
+@safe_only
+@cache_control(public=True, max_age=CDN_CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
+@condition(etag_func=_og_png_etag, last_modified_func=_og_last_modified)
+@cached_page()  # drawn once per data version, then served from the shared cache
+def model_og_png(request: HttpRequest, slug: str) -> HttpResponse:
+    """The same card as a PNG (``og:image``: most sites show no SVG previews)."""
+    target = _moved(slug, "faq:model-og-png")
+    if target:
+        return HttpResponsePermanentRedirect(target)
+    model = _model_or_404(slug)
+    png = images.card_png(seo.og_card(seo.headline(model)))
+    return HttpResponse(png, content_type="image/png")
+
+
 # --- /robots.txt ----------------------------------------------------------------------------
 
 
-@require_safe
+@safe_only
 @cache_control(public=True, max_age=CDN_CACHE_SECONDS)
 def robots_txt(request: HttpRequest) -> HttpResponse:
     lines = [

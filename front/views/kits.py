@@ -7,7 +7,6 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from calculator import versions
@@ -16,13 +15,14 @@ from catalog.selectors import best_offer, kit_offers, kit_platform
 from front import seo
 from front.caching import cached_page
 from front.forms import KitFilterForm
-from front.htmx import template_for
+from front.htmx import render_region
+from front.http import safe_only
 from front.presenters.kits import models_on_kit
 
 PRICED = (versions.MODELS, versions.PRICES)
 
 
-@require_GET
+@safe_only
 @cached_page(params=tuple(KitFilterForm.base_fields), data=PRICED)
 @vary_on_headers("HX-Request")
 def kit_list(request: HttpRequest) -> HttpResponse:
@@ -43,11 +43,11 @@ def kit_list(request: HttpRequest) -> HttpResponse:
         offer, fresh = best_offer(kit, now)
         platform = kit_platform(kit)
         rows.append({"kit": kit, "offer": offer, "fresh": fresh, "platform": platform})
-    template = template_for(request, "catalog/kit_list.html", "results")
-    return render(request, template, {"form": form, "rows": rows})
+    context = {"form": form, "rows": rows}
+    return render_region(request, "catalog/kit_list.html", context, "results")
 
 
-@require_GET
+@safe_only
 @cached_page(data=PRICED)
 def kit_detail(request: HttpRequest, slug: str) -> HttpResponse:
     kit = get_object_or_404(MemoryKit.objects.active(), slug=slug)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from calculator import services
+from catalog import services as catalog_services
 from front import memo
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
@@ -39,11 +40,37 @@ def live_data(transactional_db):
 
 
 @pytest.fixture
+def live_catalog(live_data):
+    """The seed memory kits with the demo feed's sample prices (kit pages, kit picks)."""
+    catalog_services.catalog_seed()
+    catalog_services.demo_prices_sync()
+
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
 def page(browser, live_server, live_data):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """``open_page(viewport)``: a fresh page at that size (closed after the test)."""
+    contexts = []
+
+    def opener(viewport=DESKTOP):
+        context = browser.new_context(base_url=live_server.url, viewport=viewport)
+        contexts.append(context)
+        return context.new_page()
+
+    yield opener
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

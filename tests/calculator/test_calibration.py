@@ -34,6 +34,18 @@ def test_the_multi_gpu_overhead_is_the_fit_of_its_fit_rows(archs):
     assert fit.rows >= 10 and fit.held_out >= 10
 
 
+def test_the_pcie_copy_efficiency_is_the_fit_of_its_fit_rows(archs):
+    fit = calibration.fit_link_efficiency(archs, inventory())
+    assert HARDWARE["efficiency"]["pcie"]["eta"] == fit.value
+    assert fit.rows >= 3 and fit.held_out >= 3
+
+
+def test_the_ik_llama_cpp_engine_is_the_fit_of_its_own_rows(archs):
+    fit = calibration.fit_engine(archs, inventory(), "ik_llama.cpp")
+    assert HARDWARE["engines"]["ik_llama.cpp"]["host_moe_factor"] == fit.value
+    assert fit.rows >= 5 and fit.held_out >= 5
+
+
 def test_prompt_efficiencies_are_the_fit_of_their_fit_rows(archs):
     classes = {p["slug"]: p.get("prefill_class") or p["efficiency_class"]
                for p in HARDWARE["profiles"]}  # fmt: skip
@@ -42,6 +54,9 @@ def test_prompt_efficiencies_are_the_fit_of_their_fit_rows(archs):
     stored = {p["slug"]: p["prefill_tflops"] for p in HARDWARE["profiles"]
               if p.get("prefill_tflops")}  # fmt: skip
     assert stored == fit.measured_tflops
+    routing = {k: v["us_per_token_layer"] for k, v in HARDWARE["prefill_moe"].items()}
+    assert routing == fit.moe_us
+    assert fit.moe_rows["cuda"] >= 3 and fit.moe_us["cuda"] > fit.moe_us["metal"]
 
 
 def test_every_fit_row_is_marked_and_check_rows_never_enter_a_fit():

@@ -5,6 +5,7 @@ import pytest
 from calculator.engine.architecture import LLAMA_CPP_SUPPORT, llama_cpp_support, parse_config
 from calculator.engine.kv_cache import kv_cache
 from calculator.engine.quant import native_weights_bytes, weights_bytes
+from calculator.engine.types import EngineError
 from tests.calculator.builders import deepseek_r1_config
 
 
@@ -41,6 +42,23 @@ def test_gemma3_has_one_global_layer_in_six_and_five_sliding():
 def test_gemma3_multimodal_config_is_sized_from_its_text_config():
     wrapped = {"model_type": "gemma3", "text_config": gemma3_text(), "torch_dtype": "bfloat16"}
     assert parse_config(wrapped).total_params == parse_config(gemma3_text()).total_params
+
+
+def test_gemma3_sparse_multimodal_config_takes_transformers_defaults():
+    # google/gemma-3-4b-it's text_config lists only what differs from Gemma3TextConfig
+    sparse = {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
+              "num_hidden_layers": 34, "sliding_window": 1024,
+              "rope_scaling": {"factor": 8.0, "rope_type": "linear"}}  # fmt: skip
+    arch = parse_config({"model_type": "gemma3", "text_config": sparse})
+    shapes = {t.name: t.shape for t in arch.tensors}
+    assert shapes["token_embd.weight"] == (2560, 262_208)
+    assert shapes["blk.0.attn_q.weight"] == (2560, 8 * 256)
+    assert shapes["blk.0.attn_k.weight"] == (2560, 4 * 256)
+    assert arch.n_ctx_train == 131_072
+    explicit = {**sparse, "vocab_size": 262_208, "num_attention_heads": 8,
+                "num_key_value_heads": 4, "head_dim": 256,
+                "max_position_embeddings": 131_072}  # fmt: skip
+    assert parse_config(explicit).total_params == arch.total_params
 
 
 def test_sliding_layers_stop_growing_past_window_plus_ubatch():
@@ -141,6 +159,26 @@ def test_glm5_is_glm_dsa_with_wider_mla_heads():
     assert "blk.78.nextn.embed_tokens.weight" not in shapes
 
 
+def test_glm52_keeps_indexers_only_on_its_full_layers():
+    types = (["full"] * 3 + ["shared"] * 3) * 2
+    config = v32_config(model_type="glm_moe_dsa", num_hidden_layers=12, indexer_types=types)
+    arch = parse_config(config)
+    with_indexer = {t.layer for t in arch.tensors if ".indexer." in t.name}
+    assert with_indexer == {0, 1, 2, 6, 7, 8}  # the MTP layer (12) shares the trunk's index
+    assert [layer.index_width for layer in arch.kv_layers] == [128 if t == "full" else 0
+                                                               for t in types]  # fmt: skip
+    every = parse_config(v32_config(model_type="glm_moe_dsa", num_hidden_layers=12))
+    per_cell = 2 * 128  # one f16 indexer key
+    assert (kv_cache(every, 4096).total_bytes - kv_cache(arch, 4096).total_bytes
+            == 6 * per_cell * 4096)  # fmt: skip
+
+
+def test_indexer_types_must_cover_every_layer():
+    with pytest.raises(EngineError) as err:
+        parse_config(v32_config(model_type="glm_moe_dsa", indexer_types=["full"] * 3))
+    assert err.value.field == "indexer_types"
+
+
 def test_minimax_m2_norms_q_and_k_over_all_heads_and_routes_with_a_bias():
     config = {
         "model_type": "minimax_m2", "hidden_size": 3072, "num_hidden_layers": 2,
@@ -238,3 +276,123 @@ def test_an_architecture_llama_cpp_lacks_says_so_with_a_source():
     assert status == "unsupported"
     assert "github:ggml-org/llama.cpp" in note
     assert all(s == "supported" for s, _ in LLAMA_CPP_SUPPORT.values())
+
+
+def gemma4_text(**kw):
+    """google/gemma-4-26B-A4B's text_config, shrunk: 5 sliding layers then a global one."""
+    config = {
+        "model_type": "gemma4_text", "hidden_size": 256, "intermediate_size": 128,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64,
+        "global_head_dim": 128, "num_global_key_value_heads": 1, "attention_k_eq_v": True,
+        "num_hidden_layers": 12, "vocab_size": 1024, "sliding_window": 512,
+        "layer_types": (["sliding_attention"] * 5 + ["full_attention"]) * 2,
+        "enable_moe_block": True, "num_experts": 8, "top_k_experts": 2,
+        "moe_intermediate_size": 32, "max_position_embeddings": 262144,
+        "hidden_size_per_layer_input": 0, "num_kv_shared_layers": 0,
+    }  # fmt: skip
+    config.update(kw)
+    return config
+
+
+def test_gemma4_global_layers_are_wider_and_reuse_k_as_v():
+    arch = parse_config({"model_type": "gemma4", "text_config": gemma4_text()})
+    shapes = {t.name: t.shape for t in arch.tensors}
+    assert arch.gguf_arch == "gemma4" and arch.llama_cpp_status == "supported"
+    assert shapes["blk.0.attn_q.weight"] == (256, 4 * 64)
+    assert shapes["blk.5.attn_q.weight"] == (256, 4 * 128)
+    assert shapes["blk.5.attn_k.weight"] == (256, 1 * 128)
+    assert "blk.0.attn_v.weight" in shapes and "blk.5.attn_v.weight" not in shapes
+    assert shapes["rope_freqs.weight"] == (64,)
+    kv = arch.kv_layers
+    assert (kv[0].kind, kv[0].window, kv[0].k_width) == ("sliding", 512, 2 * 64)
+    assert (kv[5].kind, kv[5].k_width, kv[5].v_width) == ("full", 128, 128)  # V still cached
+
+
+def test_gemma4_moe_adds_routed_experts_beside_the_dense_mlp():
+    moe = parse_config(gemma4_text())
+    dense = parse_config(gemma4_text(enable_moe_block=False))
+    shapes = {t.name: t.shape for t in moe.tensors}
+    assert shapes["blk.0.ffn_gate_up_exps.weight"] == (256, 2 * 32, 8)
+    assert shapes["blk.0.ffn_down_exps.weight"] == (32, 256, 8)
+    assert "blk.0.ffn_gate.weight" in shapes  # the dense MLP stays
+    per_layer = 256 * 8 + 256 + 3 * 256 + 256 * 64 * 8 + 32 * 256 * 8 + 8
+    assert moe.total_params - dense.total_params == 12 * per_layer
+    assert (moe.n_expert, moe.n_expert_used) == (8, 2)
+
+
+def test_gemma4_small_sizes_with_per_layer_inputs_are_refused_by_name():
+    with pytest.raises(EngineError) as err:
+        parse_config(gemma4_text(hidden_size_per_layer_input=256))
+    assert err.value.field == "hidden_size_per_layer_input"
+
+
+def nemotron_h(**kw):
+    """nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16's config, shrunk to six layers."""
+    config = {
+        "model_type": "nemotron_h", "hidden_size": 256, "vocab_size": 1000,
+        "hybrid_override_pattern": "MEM*EM", "num_hidden_layers": 6,
+        "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 32,
+        "mamba_num_heads": 8, "mamba_head_dim": 32, "n_groups": 2, "ssm_state_size": 16,
+        "conv_kernel": 4, "n_routed_experts": 8, "num_experts_per_tok": 2,
+        "moe_intermediate_size": 64, "moe_shared_expert_intermediate_size": 128,
+        "max_position_embeddings": 262144,
+    }  # fmt: skip
+    config.update(kw)
+    return config
+
+
+def test_nemotron_h_layers_follow_the_pattern_letters():
+    arch = parse_config(nemotron_h())
+    shapes = {t.name: t.shape for t in arch.tensors}
+    assert arch.gguf_arch == "nemotron_h_moe" and arch.llama_cpp_status == "supported"
+    d_inner, xbc = 8 * 32, 8 * 32 + 2 * 2 * 16
+    assert shapes["blk.0.ssm_in.weight"] == (256, 2 * d_inner + 2 * 2 * 16 + 8)
+    assert shapes["blk.0.ssm_conv1d.weight"] == (4, xbc)
+    assert shapes["blk.1.ffn_up_exps.weight"] == (256, 64, 8)
+    assert "blk.1.ffn_gate_exps.weight" not in shapes  # ReLU² experts have no gate
+    assert shapes["blk.3.attn_k.weight"] == (256, 2 * 32)
+    assert shapes["token_embd.weight"] == (256, 1000)  # already a multiple of 8
+    assert [layer.kind for layer in arch.kv_layers] == ["recurrent"] * 3 + ["full"] + [
+        "recurrent"
+    ] * 2  # fmt: skip
+    state = (4 - 1) * xbc + 16 * d_inner
+    assert [layer.state_elements for layer in arch.kv_layers] == [state, 0, state, 0, 0, state]
+
+
+def test_nemotron_h_state_does_not_grow_but_its_attention_layer_does():
+    arch = parse_config(nemotron_h())
+    short, long = kv_cache(arch, 4096), kv_cache(arch, 8192)
+    assert short.state_bytes == long.state_bytes > 0
+    assert long.total_bytes - short.total_bytes == 1 * 2 * 2 * 32 * 2 * 4096  # K+V, f16
+
+
+def test_nemotron_h_latent_moe_and_mtp_block():
+    arch = parse_config(nemotron_h(moe_latent_size=64, num_nextn_predict_layers=1,
+                                   vocab_size=1001))  # fmt: skip
+    shapes = {t.name: t.shape for t in arch.tensors}
+    assert shapes["blk.1.ffn_latent_down.weight"] == (256, 64)
+    assert shapes["blk.1.ffn_up_exps.weight"] == (64, 64, 8)
+    assert shapes["token_embd.weight"] == (256, 1008)  # padded to a multiple of 8
+    assert arch.n_mtp_layers == 1 and "blk.6.nextn.eh_proj.weight" in shapes
+    assert len(arch.kv_layers) == 6
+
+
+def test_nemotron_h_dense_mlp_layers():
+    config = nemotron_h(hybrid_override_pattern="M-M*-M", intermediate_size=512)
+    del config["num_experts_per_tok"]  # the converter's test for the MoE form
+    dense = parse_config(config)
+    shapes = {t.name: t.shape for t in dense.tensors}
+    assert dense.gguf_arch == "nemotron_h" and not dense.is_moe
+    assert shapes["blk.1.ffn_up.weight"] == (256, 512)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"hybrid_override_pattern": "MEM*E"}, "hybrid_override_pattern"),
+     ({"hybrid_override_pattern": "MEM*EX"}, "hybrid_override_pattern"),
+     ({"n_groups": 3}, "n_groups")],
+)  # fmt: skip
+def test_nemotron_h_bad_layouts_name_their_field(change, field):
+    with pytest.raises(EngineError) as err:
+        parse_config(nemotron_h(**change))
+    assert err.value.field == field

@@ -35,9 +35,10 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "calculator" / "data" / "mode
 
 # Tensor names llama.cpp registered after the gguf release on PyPI: present in the
 # gguf-py of ggml-org/llama.cpp 0c1e57098 (gguf-py/gguf/constants.py, MODEL_TENSORS)
-# and loaded by src/models/qwen35.cpp / qwen35moe.cpp there.
+# and loaded by src/models/qwen35.cpp / qwen35moe.cpp / nemotron-h.cpp there.
 NEWER_THAN_PYPI = {
     ("qwen35", "nextn"), ("qwen35moe", "nextn"),
+    ("nemotron_h_moe", "nextn"), ("nemotron_h_moe", "post_attention_norm"),
 }  # fmt: skip
 
 
@@ -86,7 +87,9 @@ def test_every_tensor_name_is_one_llama_cpp_registers_for_the_architecture(slug,
     allowed = {TENSOR_NAMES[t] for t in MODEL_TENSORS[by_name[arch.gguf_arch]]}
     unknown = set()
     for t in arch.tensors:
-        stem = t.name.rsplit(".", 1)[0] if t.name.endswith((".weight", ".bias")) else t.name
+        # ".scale": Gemma 4's router and per-expert scales (src/models/gemma4.cpp)
+        suffixes = (".weight", ".bias", ".scale")
+        stem = t.name.rsplit(".", 1)[0] if t.name.endswith(suffixes) else t.name
         if t.layer is not None:
             stem = stem.replace(f"blk.{t.layer}.", "blk.{bid}.", 1)
         newer = (arch.gguf_arch, stem.split(".")[2] if stem.count(".") >= 2 else "")

@@ -14,7 +14,7 @@ from calculator.engine.hardware import (
     HardwareProfile,
     recommended_ram_gb,
 )
-from calculator.engine.placement import place
+from calculator.engine.placement import place, prompt_seconds_on
 from calculator.engine.prefill import PP_TOKENS
 from calculator.engine.speed import plan
 from tests.calculator.engine_data import inventory, model
@@ -128,6 +128,30 @@ def test_offloaded_weights_are_streamed_over_pcie_for_every_prompt_batch():
     link = inventory().profiles["rtx-4090"].link_gbps
     streaming = p.host_bytes / (link * GB)  # one micro-batch's copy, at least
     assert p.prefill_tokens_per_s < PP_TOKENS / streaming * 1.01
+
+
+def test_weight_copies_reach_the_fitted_share_of_the_link():
+    inv, opts = inventory(), Options(quant="Q4_K_M", context=8192)
+    fp = footprint(R1, opts)[2]
+    build = build_from_spec(gpus(("rtx-4090", 1)), inv)
+    full = place(build, fp, opts, replace(inv.tuning, link_efficiency=1.0))
+    half = place(build, fp, opts, replace(inv.tuning, link_efficiency=0.5))
+    assert full.tokens_per_s == half.tokens_per_s  # decode reads RAM in place
+    assert half.prefill_tokens_per_s < 0.6 * full.prefill_tokens_per_s
+    assert 0.5 < inv.tuning.link_efficiency < 1
+
+
+def test_a_larger_micro_batch_copies_the_offloaded_experts_fewer_times():
+    p = on(gpus(("rtx-4090", 1)), R1, quant="Q4_K_M", context=8192)
+    default = prompt_seconds_on(p, 8192)
+    assert default == pytest.approx(p.time_to_first_token_s)
+    assert prompt_seconds_on(p, 8192, ubatch=4096) < 0.5 * default
+    assert prompt_seconds_on(p, 512, start=8192) > prompt_seconds_on(p, 512)
+
+
+def test_a_plan_that_does_not_run_has_no_prompt_time():
+    p = on(gpus(("rtx-4090", 1), host={"profile": "am5-ryzen-9000", "memory_gb": 64}), R1)
+    assert not p.runs and prompt_seconds_on(p, 512) is None
 
 
 # --- one fit rule ---------------------------------------------------------------------

@@ -125,3 +125,36 @@ def test_quantized_kv_cache_requires_flash_attention():
 def test_llama_cpp_command_multiplies_context_by_parallel_slots():
     cmd = llama_cpp_command(Options(context=8192, parallel=4, kv_type="q8_0"), gpu_layers=None)
     assert "-c 32768" in cmd and "-np 4" in cmd and "-ctk q8_0 -ctv q8_0" in cmd
+
+
+# --- engines ---------------------------------------------------------------------------
+
+from calculator.engine.build import Build, GpuGroup, Host, Tuning  # noqa: E402
+from calculator.engine.speed import LLAMA_CPP, Engine, engines_from_data, place_engines  # noqa: E402
+
+
+def _offload_build():
+    host = profile("epyc", "cpu", 768, 460.8, eta=0.5)
+    return Build(Host(host), (GpuGroup(profile("gpu", memory_gb=24, eta=0.8), 1),))
+
+
+def test_an_engine_with_faster_cpu_experts_decodes_offloaded_moe_faster_only_there():
+    f = fp(R1, quant="Q4_K_M", context=4096)
+    opts = Options(quant="Q4_K_M", context=4096)
+    fast = Engine("fast", "fast", host_moe_factor=1.5)
+    (_, base), (_, quick) = place_engines(_offload_build(), f, opts, [LLAMA_CPP, fast], Tuning())
+    assert base.mode == quick.mode == "expert_offload"
+    assert base.cpu_moe_layers == quick.cpu_moe_layers and base.gpu_bytes == quick.gpu_bytes
+    assert quick.tokens_per_s > base.tokens_per_s
+    dense = fp(LLAMA, quant="Q8_0", context=4096)
+    gpu = Build(_offload_build().host, (GpuGroup(profile(memory_gb=80), 1),))
+    (_, a), (_, b) = place_engines(gpu, dense, Options(quant="Q8_0", context=4096),
+                                   [LLAMA_CPP, fast])  # fmt: skip
+    assert a.tokens_per_s == b.tokens_per_s  # nothing in system RAM: the engines agree
+
+
+def test_engines_come_from_the_data_with_llama_cpp_first():
+    engines = engines_from_data({"engines": {"ik_llama.cpp": {"host_moe_factor": 1.2}}})
+    assert list(engines) == ["llama.cpp", "ik_llama.cpp"]
+    assert engines["ik_llama.cpp"].tuning(Tuning(moe_penalty=0.8)).host_moe_factor == 1.2
+    assert engines["llama.cpp"].host_moe_factor == 1.0

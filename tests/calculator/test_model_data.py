@@ -1,6 +1,7 @@
 """The reviewed model files: breadth, the quant each page starts on, documented long
 context, and llama.cpp's support, all checked through the engine."""
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from calculator.engine.quant import canonical_quant, default_quant, resolve_quan
 MODELS_DIR = Path(__file__).resolve().parents[2] / "calculator" / "data" / "models"
 FILES = sorted(MODELS_DIR.glob("*.json"))
 DATA = {path.stem: json.loads(path.read_text()) for path in FILES}
+HASHED = {slug: data for slug, data in DATA.items() if "config_sha256" in data}
 
 
 def test_the_catalogue_holds_at_least_sixty_models_with_unique_names():
@@ -71,3 +73,23 @@ def test_gpt_oss_active_count_is_the_model_cards_5_1b():
     # OpenAI's card: 5.13B active (4 of 128 experts, attention, unembedding); the input
     # embedding table (0.58B) is not computed with, so it does not count.
     assert round(arch.active_params / 1e9, 2) == 5.13
+
+
+def test_configs_rebuilt_from_a_copy_carry_the_hash_of_the_published_file():
+    assert len(HASHED) >= 5
+
+
+@pytest.mark.parametrize("slug", sorted(HASHED))
+def test_a_hashed_config_is_the_published_file_byte_for_byte(slug):
+    data = HASHED[slug]
+    # transformers writes config.json as json.dumps(indent=2) (Qwen3.5: indent=4), with or
+    # without a final newline
+    digests = {
+        hashlib.sha256(
+            (json.dumps(data["config"], indent=n, ensure_ascii=False) + end).encode()
+        ).hexdigest()
+        for n in (2, 4)
+        for end in ("", "\n")
+    }
+    assert data["config_sha256"] in digests
+    assert "github:dinoml/model-configs-rs" in data["source"]  # where the hash is recorded

@@ -77,7 +77,8 @@ def test_every_speed_row_is_labelled_fitted_or_held_out(rows):
     speed = [r for r in rows if r.kind in ("decode_speed", "prefill_speed")]
     labelled = [r for r in speed if r.use in ("fitted", "held out")]
     assert len(labelled) == len(speed)
-    assert {r.group for r in labelled} >= {"single", "multi_gpu", "offload", "prefill"}
+    assert {r.group for r in labelled} >= {"single", "multi_gpu", "offload", "offload_ik",
+                                           "prefill"}  # fmt: skip
 
 
 @pytest.mark.parametrize("group", ["single", "multi_gpu"])
@@ -89,12 +90,23 @@ def test_held_out_decode_within_30_percent_on_80_percent_of_each_group(rows, gro
 
 @pytest.mark.xfail(
     strict=True,
-    reason="4 held-out mainline rows (one box: EPYC 9355 VM + RTX 3090s): llama.cpp's CPU side "
-    "computes the routed experts far below the RAM bandwidth our CPU efficiency assumes "
-    "(predicted +50-80%); no offload row is left to fit a separate coefficient honestly",
+    reason="9 held-out mainline rows from two boxes, 4 within ±30% (median error 50%): the "
+    "Threadripper PRO 7965WX + A6000 rows are within -14..+5%, but the EPYC 9355 VM + RTX 3090 "
+    "rows run 1.5-1.8x slower than predicted although the same VM's CPU-only run is predicted "
+    "within 3%, so the loss is in that VM's GPU-CPU hand-offs, not in CPU efficiency; one box "
+    "cannot calibrate a hand-off cost, and its depth rows carry May-2025 CUDA builds' "
+    "quantized-KV attention slowdown",
 )
 def test_held_out_offload_decode_within_30_percent_on_80_percent(rows):
     acc = validation.held_out_accuracy(rows, "offload", 0.30)
+    assert acc.share >= 0.80, f"{acc.within}/{acc.rows}"
+
+
+def test_held_out_ik_llama_cpp_offload_decode_within_30_percent_on_80_percent(rows):
+    """ik_llama.cpp is a separately calibrated engine: its CPU expert rate is fitted to the
+    shortest context of each of its GPU + system RAM runs; deeper steps are held out."""
+    acc = validation.held_out_accuracy(rows, "offload_ik", 0.30)
+    assert acc.rows >= 8
     assert acc.share >= 0.80, f"{acc.within}/{acc.rows}"
 
 
@@ -109,14 +121,19 @@ def test_held_out_prefill_of_dense_models_within_35_percent_on_75_percent(rows):
     assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MoE prompt processing: the FLOPs model over-predicts 1.5-3x on CUDA and ROCm "
-    "(each expert's GEMM sees a handful of the micro-batch's tokens) while Metal matches; no "
-    "single efficiency fits both, so the held-out share over all models stays near 60%",
-)
 def test_held_out_prefill_within_35_percent_on_75_percent(rows):
     acc = validation.held_out_accuracy(rows, "prefill", 0.35)
+    assert acc.rows >= 60
+    assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
+
+
+def test_held_out_prefill_of_moe_models_within_35_percent_on_75_percent(rows):
+    """MoE prompts: FLOPs + experts read per micro-batch + per-backend routing time, the
+    routing fitted on one short prompt per device; other models, longer prompts, depths
+    and micro-batch sizes are held out."""
+    moe = [r for r in rows if r not in _dense(rows)]
+    acc = validation.held_out_accuracy(moe, "prefill", 0.35)
+    assert acc.rows >= 40
     assert acc.share >= 0.75, f"{acc.within}/{acc.rows}"
 
 

@@ -1,9 +1,11 @@
+import io
 import re
 import xml.etree.ElementTree as ET
 
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
+from PIL import Image
 
 from calculator.formatting import gb
 from calculator.models import SlugRedirect
@@ -49,10 +51,11 @@ def test_model_faq_title_and_description_come_from_the_engine(client, r1, faq_ur
     assert gb(head.weights_bytes) in html
 
 
-def test_model_faq_has_social_tags_with_the_og_image(client, r1, faq_url):
+def test_model_faq_has_social_tags_with_the_png_og_image(client, r1, faq_url):
     html = client.get(faq_url).content.decode()
-    image = reverse("faq:model-og-image", args=[r1.slug])
+    image = reverse("faq:model-og-png", args=[r1.slug])
     assert f'<meta property="og:image" content="http://testserver{image}">' in html
+    assert '<meta property="og:image:type" content="image/png">' in html
     assert '<meta name="twitter:card" content="summary_large_image">' in html
 
 
@@ -154,6 +157,35 @@ def test_og_image_is_an_svg_with_the_headline_numbers(client, r1):
     head = seo.headline(r1)
     assert f"{head.ram_gb} GB" in text and gb(head.weights_bytes) in text
     assert response.has_header("ETag")
+
+
+def test_og_png_is_a_1200_by_630_image_drawn_on_the_server(client, r1):
+    response = client.get(reverse("faq:model-og-png", args=[r1.slug]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.format == "PNG" and image.size == (1200, 630)
+    assert len(image.convert("L").getcolors(256) or ()) > 20  # text drawn, not a blank card
+    assert response.has_header("ETag")
+    again = client.get(
+        reverse("faq:model-og-png", args=[r1.slug]), HTTP_IF_NONE_MATCH=response["ETag"]
+    )
+    assert again.status_code == 304
+
+
+def test_og_png_and_svg_say_the_same_lines(r1):
+    card = seo.og_card(seo.headline(r1))
+    svg = seo.og_svg(seo.headline(r1))
+    for line in card.lines:
+        assert escape(line.text) in svg
+
+
+def test_og_png_404_and_301(client, r1):
+    assert client.get(reverse("faq:model-og-png", args=["nope"])).status_code == 404
+    SlugRedirect.objects.create(old_slug="r1", model=r1)
+    moved = client.get(reverse("faq:model-og-png", args=["r1"]))
+    assert moved.status_code == 301
+    assert moved["Location"] == reverse("faq:model-og-png", args=[r1.slug])
 
 
 def test_og_image_404_and_301(client, r1):

@@ -23,7 +23,9 @@ def test_kit_list_answers_htmx_with_the_results_fragment(client):
     fresh_offer(kit=MemoryKitFactory(title="Crucial Pro 96GB"))
     response = client.get(reverse("catalog:kit-list"), headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="results">')
+    title, _, region = html.lstrip().partition("\n")
+    assert title.startswith("<title>Memory kits")
+    assert region.lstrip().startswith('<div id="results"')
     assert "Crucial Pro 96GB" in html and "<html" not in html
     assert "HX-Request" in response["Vary"]
 

@@ -67,6 +67,55 @@ class Command(BaseCommand):
                     f"{multi.held_out}. eta unused."
                 ),
             }
+        link = calibration.fit_link_efficiency(archs, inv)
+        self.stdout.write(
+            f"PCIe weight copies {link.value:.2f} of the link  fit rows {link.within_30}/"
+            f"{link.rows} within ±30%  held out {link.held_out_within_30}/{link.held_out}"
+        )
+        if write:
+            hardware["efficiency"][services.PCIE_KEY] = {
+                "eta": link.value,
+                "sources": sorted(
+                    {
+                        r["source"]
+                        for r in validation.read_reference("build_speeds.csv")
+                        if r["group"] == "offload_prefill" and r.get("use") == "fit"
+                    }
+                ),
+                "derivation": (
+                    f"eta = share of a GPU's PCIe link (link_gbps) that llama.cpp's copies of "
+                    f"weights kept in system RAM reach while it reads a prompt (op offload: "
+                    f"every micro-batch copies them to the GPU), fitted (grid, log error) to the "
+                    f"{link.rows} 'fit' offload_prefill rows of calculator/data/reference/"
+                    f"build_speeds.csv: {link.within_30}/{link.rows} within ±30%; held out "
+                    f"{link.held_out_within_30}/{link.held_out}."
+                ),
+            }
+        ik = calibration.fit_engine(archs, inv, "ik_llama.cpp")
+        self.stdout.write(
+            f"ik_llama.cpp CPU experts x{ik.value:.2f} of llama.cpp's  fit rows {ik.within_30}/"
+            f"{ik.rows}  held out {ik.held_out_within_30}/{ik.held_out}"
+        )
+        if write:
+            hardware.setdefault("engines", {})["ik_llama.cpp"] = {
+                "label": "ik_llama.cpp",
+                "host_moe_factor": ik.value,
+                "sources": sorted(
+                    {
+                        r["source"]
+                        for r in validation.read_reference("build_speeds.csv")
+                        if r["group"] == "offload_ik" and r.get("use") == "fit"
+                    }
+                ),
+                "derivation": (
+                    f"host_moe_factor = rate at which ik_llama.cpp reads routed experts from "
+                    f"system RAM during decode, relative to llama.cpp's (class efficiency x "
+                    f"moe_penalty); placement as llama.cpp's. Fitted (grid, log error) to the "
+                    f"{ik.rows} 'fit' offload_ik rows of calculator/data/reference/"
+                    f"build_speeds.csv: {ik.within_30}/{ik.rows} within ±30%; held out "
+                    f"{ik.held_out_within_30}/{ik.held_out}."
+                ),
+            }
         classes = {
             slug: p.get("prefill_class") or p["efficiency_class"] for slug, p in profiles.items()
         }
@@ -75,6 +124,9 @@ class Command(BaseCommand):
             self.stdout.write(f"prefill {key:<16} {eta:.3f} of fp16 TFLOPS")
         for slug, tflops in pre.measured_tflops.items():
             self.stdout.write(f"prefill {slug:<28} {tflops:.1f} effective TFLOPS")
+        for backend, us in pre.moe_us.items():
+            self.stdout.write(f"prefill MoE {backend:<8} {us:.2f} µs per token and MoE layer "
+                              f"({pre.moe_rows[backend]} fit rows)")  # fmt: skip
         if write:
             hardware["prefill"] = {
                 key: {
@@ -90,6 +142,31 @@ class Command(BaseCommand):
             }
             for slug, tflops in pre.measured_tflops.items():
                 profiles[slug]["prefill_tflops"] = tflops
+            moe_fit_rows = [
+                r for r in validation.read_reference("prefill_speeds.csv")
+                if r.get("use") == "fit" and r["model_slug"] in archs
+                and archs[r["model_slug"]].n_expert
+            ]  # fmt: skip
+            hardware["prefill_moe"] = {
+                backend: {
+                    "us_per_token_layer": us,
+                    "sources": sorted(
+                        {
+                            r["source"]
+                            for r in moe_fit_rows
+                            if validation.prefill_backend(r) == backend
+                        }
+                    ),
+                    "derivation": (
+                        f"Prompt time per token and MoE layer beyond the FLOPs and the experts' "
+                        f"reads per micro-batch (calculator/engine/prefill.py prompt_seconds), "
+                        f"grid fit (least squared log error) to the {pre.moe_rows[backend]} MoE "
+                        f"'fit' rows of this backend in calculator/data/reference/"
+                        f"prefill_speeds.csv, with the dense prompt rates fitted first."
+                    ),
+                }
+                for backend, us in pre.moe_us.items()
+            }
             services.HARDWARE_FILE.write_text(
                 json.dumps(hardware, indent=2, ensure_ascii=False) + "\n"
             )

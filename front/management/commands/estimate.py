@@ -3,9 +3,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from calculator import options as option_table
-from calculator import services
+from calculator import selectors, services
 from calculator.engine.hardware import GIB
 from calculator.engine.types import EngineError
+from front import search
 from front.payloads import estimate_payload, model_payload
 from front.presenters.files import choose_quant, model_defaults
 
@@ -28,9 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
     def handle(self, *args: object, **opts: object) -> None:
-        model = services.find_model(str(opts["model"]))
+        name = str(opts["model"])
+        model = services.find_model(name) or search.resolve(name, selectors.models())
         if model is None:
-            raise CommandError(f"unknown model '{opts['model']}'")
+            hint = search.did_you_mean(name, selectors.models())
+            raise CommandError(f"unknown model '{name}'{hint}")
         arch = services.architecture_of(model)
         hardware = services.hardware_set()
         profiles = hardware.profiles

@@ -1,0 +1,82 @@
+/* What a visitor's hands and ears need around htmx's in-place updates (front/htmx.py).
+ *
+ * 1. No scroll jump: the control that asked for the update (a quant in the ladder, a
+ *    context preset, a select) stays where it was on the screen. Before the swap we note
+ *    the nearest element with an id around it and its position; after the swap we find
+ *    the element with that id in the new content and scroll by the difference.
+ *    (Chromium's scroll anchoring would otherwise pin the old, removed content and jump
+ *    by the height of the region: site.css turns it off for swapped regions.)
+ * 2. Focus stays in the updated result: htmx gives focus back to the element with the
+ *    same id; when there is none, the updated region itself takes focus (tabindex=-1),
+ *    without scrolling. Focus is never taken from a control still on the page (typing
+ *    in the search box goes on).
+ * 3. The change is announced: the region's data-announce sentence goes to the page's one
+ *    polite live region (#announcer, outside every swapped region).
+ */
+(function () {
+  "use strict";
+
+  var pending = null;
+
+  function withId(element) {
+    for (var e = element; e && e !== document.body; e = e.parentElement) {
+      if (e.id) return e;
+    }
+    return null;
+  }
+
+  function inside(region, element) {
+    return Boolean(region && element && region.contains(element));
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.id) return;
+    var active = document.activeElement;
+    var source = inside(target, active) ? active : event.detail.requestConfig && event.detail.requestConfig.elt;
+    var anchor = withId(source || target);
+    pending = {
+      region: target.id,
+      anchor: anchor ? anchor.id : null,
+      top: anchor ? anchor.getBoundingClientRect().top : 0,
+      scrollY: window.scrollY,
+      hadFocus: inside(target, active),
+    };
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var state = pending;
+    pending = null;  // afterSwap fires once per new element: act on the first
+    if (!state) return;
+    var anchor = state.anchor && document.getElementById(state.anchor);
+    if (anchor) {
+      window.scrollBy(0, anchor.getBoundingClientRect().top - state.top);
+    } else {
+      window.scrollTo(window.scrollX, state.scrollY);
+    }
+    var active = document.activeElement;
+    if (state.hadFocus && (!active || active === document.body)) {
+      var region = document.getElementById(state.region);
+      if (region) region.focus({ preventScroll: true });
+    }
+  });
+
+  var announcer = null;
+  var timer = null;
+
+  function announce(text) {
+    announcer = announcer || document.getElementById("announcer");
+    if (!announcer || !text) return;
+    // Empty first, then fill: the same sentence twice in a row is still read.
+    announcer.textContent = "";
+    window.clearTimeout(timer);
+    timer = window.setTimeout(function () { announcer.textContent = text; }, 100);
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var element = event.detail.elt || event.target;
+    if (element && element.dataset && element.dataset.announce !== undefined) {
+      announce(element.dataset.announce);
+    }
+  });
+})();
