@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from calculator import services
-from catalog import services as catalog_services
+from catalog import seeding as catalog_seeding
 from front import memo
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
@@ -42,8 +42,8 @@ def live_data(transactional_db):
 @pytest.fixture
 def live_catalog(live_data):
     """The seed memory kits with the demo feed's sample prices (kit pages, kit picks)."""
-    catalog_services.catalog_seed()
-    catalog_services.demo_prices_sync()
+    catalog_seeding.catalog_seed()
+    catalog_seeding.demo_prices_sync()
 
 
 DESKTOP = {"width": 1366, "height": 900}
