@@ -5,7 +5,9 @@
 what a user types into the canonical value, with bounds taken from the engine:
 
 * ``quant``: any case, echoed as the preset's own name (``q4_k_m`` → ``Q4_K_M``);
-  validity comes from ``calculator.engine.quant.canonical_quant``;
+  validity comes from ``calculator.engine.quant.canonical_quant``; a published file's
+  label (``ud-q2_k_xl`` → ``UD-Q2_K_XL``) is accepted by its syntax and resolved
+  against the model's files by the caller;
 * ``context``: ``8192``, ``32k``, ``128K``, ``1M``, ``32,768`` (K = 1024), up to
   ``MAX_CONTEXT``;
 * ``kv_type``: one of the engine's ``KV_TYPES`` (any case);
@@ -35,7 +37,7 @@ from urllib.parse import urlencode
 
 from calculator.engine.estimate import MAX_CONTEXT, MAX_PARALLEL, Options
 from calculator.engine.kv_cache import KV_TYPES
-from calculator.engine.quant import canonical_quant
+from calculator.engine.quant import canonical_published_label, canonical_quant
 from calculator.engine.types import EngineError
 
 T = TypeVar("T")
@@ -90,7 +92,20 @@ def _whole_number(raw: object, name: str) -> int | None:
 
 
 def parse_quant(raw: object) -> str:
-    return canonical_quant(_text(raw, "quant"))
+    """A llama-quantize preset or release type, canonically spelled (``q4_k_m`` ->
+    ``Q4_K_M``, ``mxfp4`` -> ``MXFP4``), or the label of a published file (``ud-q2_k_xl``
+    -> ``UD-Q2_K_XL``). Whether a model has a file of that label is not syntax: the
+    caller resolves it against the model's files (``catalog.gguf_selectors``)."""
+    text = _text(raw, "quant")
+    try:
+        return canonical_quant(text)
+    except EngineError as err:
+        try:
+            return canonical_published_label(text)
+        except EngineError:
+            raise EngineError(
+                f"{err} (or a published file's label such as UD-Q2_K_XL)", "quant"
+            ) from None
 
 
 _CONTEXT = re.compile(r"(\d{1,9})([km]?)", re.IGNORECASE)
@@ -136,7 +151,11 @@ def parse_parallel(raw: object) -> int:
 
 FIELDS: tuple[OptionField, ...] = (
     OptionField(
-        "quant", "Quantization", "llama.cpp quantization preset, any case (Q4_K_M)", parse_quant
+        "quant",
+        "Quantization",
+        "llama.cpp quantization preset or a published file's label, any case (Q4_K_M, "
+        "UD-Q2_K_XL); default: the model's own (MXFP4 for gpt-oss)",
+        parse_quant,
     ),
     OptionField(
         "context",

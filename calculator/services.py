@@ -25,6 +25,7 @@ from calculator.engine.architecture import parse_config
 from calculator.engine.build import Build, Efficiency, Inventory, Tuning, build_from_spec
 from calculator.engine.estimate import BuildsEstimate, Estimate, Options, estimate, estimate_builds
 from calculator.engine.platform import Platform, platforms_from_data
+from calculator.engine.quant import WeightsBreakdown
 from calculator.engine.types import Architecture
 from calculator.models import (
     SEED_FIELDS,
@@ -171,7 +172,7 @@ def architecture_of(model: LlmModel) -> Architecture:
     with _ARCHITECTURES_LOCK:
         arch = _ARCHITECTURES.get(key)
     if arch is None:
-        arch = parse_config(model.config)
+        arch = model.parse()  # the config plus its documented long context
         with _ARCHITECTURES_LOCK:
             _ARCHITECTURES[key] = arch
             while len(_ARCHITECTURES) > _ARCHITECTURES_LIMIT:
@@ -318,7 +319,9 @@ def estimate_for(
     options: Options,
     hardware: HardwareSet,
     profiles: Sequence[hw.HardwareProfile] | None = None,
+    weights: WeightsBreakdown | None = None,
 ) -> Estimate:
+    """``weights``: a published file's own (``catalog.gguf_selectors``), else predicted."""
     return estimate(
         arch,
         options,
@@ -327,6 +330,7 @@ def estimate_for(
         moe_penalty=hardware.moe_penalty,
         extra_gpu_ms=hardware.extra_gpu_ms,
         link_efficiency=hardware.link_efficiency,
+        weights=weights,
     )
 
 
@@ -378,10 +382,12 @@ def estimate_on_builds(
     options: Options,
     hardware: HardwareSet,
     builds: Sequence[Build] | None = None,
+    weights: WeightsBreakdown | None = None,
 ) -> BuildsEstimate:
-    """One model on the preset builds (or ``builds``), fastest first."""
+    """One model on the preset builds (or ``builds``), fastest first; ``weights``: a
+    published file's own instead of the preset's prediction."""
     chosen = preset_builds(hardware) if builds is None else builds
-    return estimate_builds(arch, options, chosen, tuning=hardware.tuning)
+    return estimate_builds(arch, options, chosen, tuning=hardware.tuning, weights=weights)
 
 
 def find_model(key: str) -> LlmModel | None:

@@ -20,9 +20,12 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
-from catalog import services
+from catalog import gguf_services, services
 from catalog.models import (
     Component,
+    GgufFile,
+    GgufRepository,
+    GgufSyncRun,
     HeldPrice,
     MemoryKit,
     Offer,
@@ -31,7 +34,7 @@ from catalog.models import (
     Retailer,
     SyncRun,
 )
-from catalog.sources import SOURCES
+from catalog.sources import SOURCES, Deadline
 
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
@@ -567,3 +570,88 @@ class PriceBandAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
     @admin.display(description="source")
     def source(self, band: PriceBand) -> str:
         return format_html('<a href="{}" rel="noopener">{}</a>', band.source_url, "source")
+
+
+# ── GGUF repositories (catalog.gguf_services) ───────────────────────────────────
+
+
+class GgufFileInline(admin.TabularInline):
+    model = GgufFile
+    extra = 0
+    can_delete = False
+    fields = (
+        "label",
+        "path",
+        "part_count",
+        "total_bytes",
+        "size_precision",
+        "last_seen",
+        "gone_at",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # files come from the Hub sync (or the reviewed snapshot)
+
+
+@admin.register(GgufRepository)
+class GgufRepositoryAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
+    list_display = ("repo_id", "model", "publisher", "position", "is_active", "last_synced_at")
+    list_filter = ("is_active",)
+    list_select_related = ("model",)
+    search_fields = ("repo_id", "model__name", "model__slug")
+    autocomplete_fields = ("model",)
+    readonly_fields = ("last_commit", "last_synced_at")
+    inlines = [GgufFileInline]
+    actions = ["sync_now"]
+
+    @admin.action(description="List files from the Hugging Face Hub now")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[GgufRepository]) -> None:
+        """Runs here, bounded in time (a worker does the same every day)."""
+        budget = Deadline(25)
+        for repository in queryset.order_by("repo_id")[:5]:
+            outcome = gguf_services.gguf_sync_run(
+                repository_id=repository.pk,
+                runner=SyncRun.Runner.IN_PROCESS,
+                deadline=budget.sooner(15),
+            )
+            run = outcome.run
+            level = messages.SUCCESS if run.status in GgufSyncRun.COMPLETED else messages.WARNING
+            self.message_user(
+                request,
+                f"{repository}: {run.get_status_display()}, {run.files_seen} files "
+                f"({run.files_added} new, {run.files_changed} changed). {run.reason}",
+                level,
+            )
+
+
+@admin.register(GgufFile)
+class GgufFileAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
+    list_display = ("label", "repository", "total_bytes", "size_precision", "part_count", "gone_at")
+    list_filter = ("size_precision", "standard_mix")
+    list_select_related = ("repository",)
+    search_fields = ("label", "path", "repository__repo_id")
+    fields = (
+        "repository", "label", "path", "part_count", "parts", "total_bytes", "size_precision",
+        "commit", "source", "standard_mix", "note", "tensor_bytes", "expert_bytes",
+        "non_expert_bytes", "embedding_bytes", "output_bytes", "bytes_by_type",
+        "header_read_at", "first_seen", "last_seen", "missed_runs", "gone_at",
+    )  # fmt: skip
+    readonly_fields = (
+        "tensor_bytes", "expert_bytes", "non_expert_bytes", "embedding_bytes", "output_bytes",
+        "bytes_by_type", "header_read_at", "missed_runs", "gone_at",
+    )  # fmt: skip
+
+
+@admin.register(GgufSyncRun)
+class GgufSyncRunAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
+    list_display = ("repository", "status", "started_at", "files_seen", "files_added", "reason")
+    list_filter = ("status",)
+    list_select_related = ("repository",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

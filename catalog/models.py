@@ -978,3 +978,302 @@ class SyncRun(models.Model):
 def _printable(text: str) -> str:
     """Text safe for any database: control characters (NUL included) become spaces."""
     return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", str(text))
+
+
+# ── GGUF repositories and the files they publish ───────────────────────────────
+#
+# Editors register Hugging Face repositories per model; the Hub sync
+# (``catalog.gguf_services.gguf_sync_run``) lists each one's files and keeps one row per
+# quant label. A reviewed snapshot (``catalog/data/gguf_listings.json``) seeds them so
+# the site shows real files with no network.
+
+HF_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+HUB_URL = "https://huggingface.co"
+
+
+class GgufRepositoryQuerySet(models.QuerySet):
+    def active(self) -> GgufRepositoryQuerySet:
+        return self.filter(is_active=True)
+
+    def for_model(self, model_id: int) -> GgufRepositoryQuerySet:
+        return self.filter(model_id=model_id)
+
+    def acquire_sync_lease(
+        self, *, repository_id: int, holder: str, seconds: float, now: datetime
+    ) -> bool:
+        """Claim the repository's sync lease (a conditional UPDATE: one winner); free when
+        never taken, expired, or held by ``holder`` (the same task redelivered)."""
+        claimable = (
+            Q(sync_lease_until__isnull=True)
+            | Q(sync_lease_until__lte=now)
+            | Q(sync_lease_holder=holder)
+        )
+        return bool(
+            self.filter(claimable, pk=repository_id).update(
+                sync_lease_until=now + timedelta(seconds=seconds), sync_lease_holder=holder
+            )
+        )
+
+    def release_sync_lease(self, *, repository_id: int, holder: str) -> bool:
+        return bool(
+            self.filter(pk=repository_id, sync_lease_holder=holder).update(
+                sync_lease_until=None, sync_lease_holder=""
+            )
+        )
+
+
+class GgufRepository(models.Model):
+    """A Hugging Face repository of GGUF files for one of our models."""
+
+    repo_id = models.CharField(
+        "Hugging Face repository",
+        max_length=200,
+        unique=True,
+        help_text="owner/name, e.g. unsloth/DeepSeek-R1-GGUF",
+    )
+    model = models.ForeignKey(
+        "calculator.LlmModel", on_delete=models.CASCADE, related_name="gguf_repositories"
+    )
+    publisher = models.CharField(
+        max_length=100, blank=True, help_text="Who quantized it (blank: the repository owner)."
+    )
+    position = models.PositiveSmallIntegerField(
+        default=100,
+        help_text="Order on the model page; where two repositories publish the same label, "
+        "the lower number is the one the calculator uses.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Listed on pages and synced.")
+    notes = models.TextField(blank=True, help_text="Shown to editors only.")
+    last_commit = models.CharField(max_length=40, blank=True, editable=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_lease_holder = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = GgufRepositoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["model", "position", "repo_id"]
+        verbose_name = "GGUF repository"
+        verbose_name_plural = "GGUF repositories"
+
+    def __str__(self) -> str:
+        return self.repo_id
+
+    def clean(self) -> None:
+        self.repo_id = (self.repo_id or "").strip().strip("/")
+        if self.repo_id.startswith(HUB_URL + "/"):
+            self.repo_id = self.repo_id[len(HUB_URL) + 1 :]
+        if not HF_REPO_ID.match(self.repo_id) or ".." in self.repo_id:
+            raise ValidationError({"repo_id": "Use the repository id: owner/name."})
+        if not self.publisher:
+            self.publisher = self.repo_id.split("/", 1)[0]
+
+    @property
+    def owner(self) -> str:
+        return self.repo_id.split("/", 1)[0]
+
+    @property
+    def url(self) -> str:
+        return f"{HUB_URL}/{self.repo_id}"
+
+    @property
+    def shown_publisher(self) -> str:
+        return self.publisher or self.owner
+
+
+class GgufFileQuerySet(models.QuerySet):
+    def listed(self) -> GgufFileQuerySet:
+        """Files still published, in active repositories."""
+        return self.filter(gone_at__isnull=True, repository__is_active=True)
+
+    def sized(self) -> GgufFileQuerySet:
+        return self.filter(total_bytes__isnull=False)
+
+    def for_model(self, model_id: int) -> GgufFileQuerySet:
+        return self.filter(repository__model_id=model_id)
+
+    def missing_from(self, repository_id: int, seen_labels: set[str]) -> GgufFileQuerySet:
+        return self.filter(repository_id=repository_id, gone_at__isnull=True).exclude(
+            label__in=seen_labels
+        )
+
+
+class GgufFile(models.Model):
+    """One download of a repository: a quant label, its first part, its total size."""
+
+    class Precision(models.TextChoices):
+        EXACT = "exact", "Exact bytes"
+        HF_TREE = "hf_tree", "As the Hub's file browser shows it (3 significant figures)"
+        README = "readme_2dp", "Publisher's table (GB to 2 decimals)"
+        UNKNOWN = "unknown", "Not known"
+
+    repository = models.ForeignKey(GgufRepository, on_delete=models.CASCADE, related_name="files")
+    label = models.CharField(
+        "quant label", max_length=40, help_text="As the publisher names it: UD-Q2_K_XL, Q4_K_M."
+    )
+    path = models.CharField(max_length=500, help_text="Path of the file (its first part).")
+    part_count = models.PositiveSmallIntegerField(default=1)
+    parts = models.JSONField(
+        default=list, blank=True, help_text='Each part: {"path", "bytes", "as_published"}.'
+    )
+    total_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="All parts together; blank while a part's size is unknown."
+    )
+    size_precision = models.CharField(
+        max_length=12, choices=Precision.choices, default=Precision.EXACT
+    )
+    commit = models.CharField(max_length=40, blank=True, help_text="Commit the listing showed.")
+    source = models.CharField(
+        max_length=500, help_text="Where the listing was read (URL or repository citation)."
+    )
+    standard_mix = models.BooleanField(
+        default=True,
+        help_text="Clear when a file named after a preset is known to use another tensor "
+        "mix (say which in the note): it is then not compared with our prediction.",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    # The tensor summary read from the file's GGUF header (catalog.gguf_header), if read.
+    tensor_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    tensor_params = models.BigIntegerField(null=True, blank=True, editable=False)
+    expert_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    non_expert_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    embedding_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    output_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    bytes_by_type = models.JSONField(default=dict, blank=True, editable=False)
+    layer_bytes = models.JSONField(default=list, blank=True, editable=False)
+    header_read_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    missed_runs = models.PositiveSmallIntegerField(default=0, editable=False)
+    gone_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = GgufFileQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["repository", "-total_bytes", "label"]
+        verbose_name = "GGUF file"
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "label"], name="one_file_per_label"),
+            models.CheckConstraint(
+                condition=Q(total_bytes__isnull=True) | Q(total_bytes__gt=0),
+                name="gguffile_positive_size",
+            ),
+            models.CheckConstraint(condition=Q(part_count__gte=1), name="gguffile_parts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.label}"
+
+    @property
+    def url(self) -> str:
+        """The file (its first part) on huggingface.co, at the commit when known."""
+        revision = self.commit or "main"
+        return f"{HUB_URL}/{self.repository.repo_id}/blob/{revision}/{self.path}"
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def is_exact(self) -> bool:
+        return self.size_precision == self.Precision.EXACT
+
+    @property
+    def has_tensor_summary(self) -> bool:
+        return self.tensor_bytes is not None and self.expert_bytes is not None
+
+    def mark_seen(self, *, now: datetime) -> None:
+        self.last_seen = now
+        self.missed_runs = 0
+        self.gone_at = None
+
+
+class GgufSyncRunQuerySet(models.QuerySet):
+    def for_repository(self, repository_id: int) -> GgufSyncRunQuerySet:
+        return self.filter(repository_id=repository_id)
+
+    def finished_ok(self) -> GgufSyncRunQuerySet:
+        return self.filter(status__in=GgufSyncRun.COMPLETED)
+
+    def open(self) -> GgufSyncRunQuerySet:
+        return self.filter(status=GgufSyncRun.Status.RUNNING)
+
+    def expire(self, *, running_after: timedelta, now: datetime) -> int:
+        """Fail runs still "running" past the task's hard limit (their worker died)."""
+        return self.filter(
+            status=GgufSyncRun.Status.RUNNING, started_at__lt=now - running_after
+        ).update(
+            status=GgufSyncRun.Status.FAILED,
+            finished_at=now,
+            reason="The worker stopped without finishing this run; earlier files were kept.",
+        )
+
+
+class GgufSyncRun(models.Model):
+    """One listing of one repository through the Hub API, always ended with a reason."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        WARNING = "warning", "Finished with a warning"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused (another run holds the lease)"
+
+    COMPLETED = (Status.SUCCEEDED, Status.WARNING)
+
+    repository = models.ForeignKey(
+        GgufRepository, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    runner = models.CharField(max_length=12, choices=SyncRun.Runner.choices, default="worker")
+    task_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    commit = models.CharField(max_length=40, blank=True)
+    entries_seen = models.PositiveIntegerField(default=0, help_text="Paths the listing held.")
+    files_seen = models.PositiveIntegerField(default=0, help_text="GGUF downloads found.")
+    files_added = models.PositiveIntegerField(default=0)
+    files_changed = models.PositiveIntegerField(default=0)
+    files_missing = models.PositiveIntegerField(default=0)
+    files_gone = models.PositiveIntegerField(default=0)
+    headers_read = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=300, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    objects = GgufSyncRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["repository", "-started_at"])]
+        verbose_name = "GGUF sync run"
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    def add_error(self, item: str, message: str) -> None:
+        if len(self.errors) < 50:
+            self.errors.append({"item": _printable(item)[:120], "error": _printable(message)[:300]})
+
+    def warn(self, reason: str) -> None:
+        self.status = self.Status.WARNING
+        self.reason = _printable(reason)[:300]
+
+    def finish(self, *, now: datetime | None = None) -> None:
+        if self.status == self.Status.RUNNING:
+            self.status = self.Status.SUCCEEDED
+        self.finished_at = now or timezone.now()
+        self.save()
+
+    def fail(self, reason: str, *, now: datetime | None = None) -> None:
+        self.status = self.Status.FAILED
+        self.reason = _printable(reason)[:300]
+        self.finished_at = now or timezone.now()
+        self.save()
+
+    def refuse(self, reason: str, *, now: datetime | None = None) -> None:
+        self.status = self.Status.REFUSED
+        self.reason = _printable(reason)[:300]
+        self.finished_at = now or timezone.now()
+        self.save()

@@ -181,10 +181,18 @@ BROKER_PROBE_TIMEOUT = env.float("BROKER_PROBE_TIMEOUT", default=0.5)
 CATALOG_SYNC_INTERVAL = timedelta(hours=env.float("CATALOG_SYNC_INTERVAL_HOURS", default=4.0))
 CATALOG_REDIS_URL = env.str("CATALOG_REDIS_URL", default=REDIS_URL)
 CATALOG_REDIS_PREFIX = env.str("CATALOG_REDIS_PREFIX", default="catalog")
+# GGUF repository listings on the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN are read by
+# catalog.hub at call time); a file missing from this many listings in a row is gone.
+GGUF_SYNC_INTERVAL_HOURS = env.float("GGUF_SYNC_INTERVAL_HOURS", default=24.0)
+GGUF_GONE_AFTER_RUNS = env.int("GGUF_GONE_AFTER_RUNS", default=3)
 CELERY_BEAT_SCHEDULE = {
     "catalog-sync-due-retailers": {
         "task": "catalog.tasks.sync_due_retailers",
         "schedule": CATALOG_SYNC_INTERVAL,
+    },
+    "catalog-sync-due-gguf-repositories": {
+        "task": "catalog.tasks.sync_due_gguf_repositories",
+        "schedule": timedelta(hours=GGUF_SYNC_INTERVAL_HOURS),
     },
 }
 

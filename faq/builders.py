@@ -22,7 +22,7 @@ from calculator.engine.fit import best_quant, ladder, total_bytes
 from calculator.engine.hardware import GIB, OS_RESERVE_BYTES, PLANNING_FILL, machine_budget_bytes
 from calculator.engine.quant import native_weights_bytes
 from calculator.engine.speed import SpeedEstimate
-from calculator.engine.types import Architecture
+from calculator.engine.types import SUPPORTED, Architecture
 from calculator.engine.verdict import verdict
 from calculator.formatting import ctx, gb, params, tps
 from calculator.models import LlmModel
@@ -394,8 +394,29 @@ def _speed_text(b: _Builder, s: SpeedEstimate, quant: str, context: int, label: 
     return f"{label} (about {_tps_fig(b, s, quant, context)} tokens/s)"
 
 
+def _no_llama_cpp(c: _Ctx, key: str, question: str) -> QA | None:
+    """Where mainline llama.cpp cannot load the architecture, say so instead of speeds."""
+    if c.arch.llama_cpp_status == SUPPORTED:
+        return None
+    b, quant, context = _Builder(), DEFAULT_QUANT, _context_for(c.arch)
+    est = c.estimate(quant, context)
+    ram = b.fig(
+        "recommended_ram_gb", est.recommended_ram_gb, ram_text(est.recommended_ram_gb),
+        quant=quant, context=context, kv_type="f16",
+    )  # fmt: skip
+    parts = [
+        f"Not with llama.cpp yet. {c.arch.llama_cpp_note}",
+        f"At {quant} with {ctx(context)} context it would need {ram} of memory; we give no "
+        "speeds until a runtime we measure can load it.",
+    ]
+    return b.qa(key, question, parts)
+
+
 def hardware_answer(c: _Ctx) -> QA:
     b, name, arch = _Builder(), c.model_name, c.arch
+    unsupported = _no_llama_cpp(c, "hardware", f"Which GPUs or Macs run {name}, and how fast?")
+    if unsupported is not None:
+        return unsupported
     quant, context = DEFAULT_QUANT, _context_for(arch)
     est = c.estimate(quant, context)
     ver = verdict(est.speeds, est.recommended_ram_gb)
@@ -464,6 +485,9 @@ def cpu_answer(c: _Ctx) -> QA:
     quant, context = DEFAULT_QUANT, _context_for(arch)
     desktops = [p for p in c.hardware.profiles if p.kind == "cpu" and p.tier == "desktop"]
     question = f"Can {name} run on a CPU-only desktop PC?"
+    unsupported = _no_llama_cpp(c, "cpu", question)
+    if unsupported is not None:
+        return unsupported
     if not desktops:
         return b.qa(question=question, key="cpu", parts=["We list no desktop PC profile."])
     est = c.estimate(quant, context)

@@ -32,10 +32,13 @@ from calculator.engine.estimate import Options
 from calculator.engine.quant import PRESETS, native_weights_bytes, weights_bytes
 from calculator.engine.types import Architecture, EngineError
 from calculator.models import LlmModel
+from catalog import gguf_selectors
+from catalog.gguf_selectors import PublishedWeights
 from front import search
 from front.api_limits import error_response, guard, layer_count_over_limit
 from front.caching import cached_page
-from front.payloads import estimate_payload, model_payload
+from front.payloads import estimate_payload, file_payload, model_payload
+from front.presenters.files import choose_quant, defaults_for_api, model_defaults
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,22 @@ class ModelOut(Schema):
     total_params: int
     active_params: int
     context_length: int
+    native_context: int | None = None
     native_dtype: str
+    default_quant: str | None = None
+    llama_cpp_status: str | None = None
+    llama_cpp_note: str | None = None
+
+
+class FileOut(Schema):
+    repository: str
+    quant: str
+    path: str
+    parts: int
+    total_bytes: int | None
+    size_precision: str
+    commit: str | None
+    url: str
 
 
 class ModelDetailOut(ModelOut):
@@ -122,6 +140,7 @@ class ModelDetailOut(ModelOut):
     source: str
     native_weights_bytes: int
     quants: list[dict[str, Any]]
+    files: list[FileOut] = []
 
 
 class MemoryOut(Schema):
@@ -169,6 +188,7 @@ class EstimateOut(Schema):
     llama_cpp_command: str
     ollama_num_ctx: int
     notes: list[str]
+    file: FileOut | None = None
 
 
 # One parameter per calculator option, from the parser's table; text or numbers, parsed
@@ -226,19 +246,26 @@ def _profiles(params: MachineIn, hardware: services.HardwareSet) -> tuple[hw.Har
     return hardware.profiles
 
 
-def _options(params: MachineIn) -> Options:
-    """The options asked for, strictly: a bad one raises EngineError (400 naming it)."""
-    default = replace(option_table.DEFAULTS, flash_attention=params.flash_attention)
+def _options(params: MachineIn, model: LlmModel | None = None) -> Options:
+    """The options asked for, strictly: a bad one raises EngineError (400 naming it).
+    Without a quant, a catalog model's own default (MXFP4 for gpt-oss)."""
+    default = option_table.DEFAULTS if model is None else model_defaults(model)
+    default = replace(default, flash_attention=params.flash_attention)
     return option_table.parse_strict(params.model_dump(), default)
 
 
 def _run(
-    arch: Architecture, params: MachineIn, options: Options, model_out: dict[str, Any]
+    arch: Architecture,
+    params: MachineIn,
+    options: Options,
+    model_out: dict[str, Any],
+    published: PublishedWeights | None = None,
 ) -> dict[str, Any]:
     hardware = services.hardware_set()
     profiles = _profiles(params, hardware)
-    est = services.estimate_for(arch, options, hardware, profiles)
-    return estimate_payload(est, model_out, profiles)
+    weights = published.weights if published else None
+    est = services.estimate_for(arch, options, hardware, profiles, weights=weights)
+    return estimate_payload(est, model_out, profiles, published)
 
 
 # The estimate's query parameters besides the options (the cache keys on them all).
@@ -276,15 +303,17 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
         "source": model.source,
         "native_weights_bytes": native_weights_bytes(arch),
         "quants": quants,
+        "files": [file_payload(f) for f in gguf_selectors.model_files(model)],
     }
 
 
 @api.get("/estimate", response=EstimateOut, summary="Estimate for a catalog model")
 @decorate_view(
-    cached_page(options=option_table.NAMES, params=ESTIMATE_PARAMS), guard("API_RATE_GET")
+    cached_page(options=option_table.NAMES, params=ESTIMATE_PARAMS, defaults=defaults_for_api),
+    guard("API_RATE_GET"),
 )
 def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
-    options = _options(params)
+    option_table.parse_strict(params.model_dump())  # bad syntax: 400 before the lookup
     # A slug or repository id; a model's name or nickname too ("DeepSeek R1", "R1").
     model = services.find_model(params.model) or search.resolve(params.model, selectors.models())
     if model is None:
@@ -294,8 +323,10 @@ def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str
             f"unknown model '{params.model}'{hint}: use a slug from /api/v1/models, or POST "
             "its config.json to /api/v1/estimate",
         )
+    options = _options(params, model)
     arch = services.architecture_of(model)
-    return _run(arch, params, options, model_payload(model, arch))
+    choice = choose_quant(model, arch, options, strict=True)
+    return _run(arch, params, options, model_payload(model, arch), choice.published)
 
 
 @api.post("/estimate", response=EstimateOut, summary="Estimate for any pasted config.json")

@@ -57,14 +57,18 @@ class PageKey:
     params: tuple[str, ...] = ()  # the page's own query parameters
     data: tuple[str, ...] = (versions.MODELS,)  # calculator.versions names it shows
 
-    def canonical_query(self, query: QueryDict) -> tuple[str, bool]:
+    def canonical_query(
+        self, query: QueryDict, defaults: Any = option_table.DEFAULTS
+    ) -> tuple[str, bool]:
         """The query string the page is rendered from, and whether it may be cached
-        (False when an option value is bad: the page shows a message for it)."""
-        parsed, problems = option_table.parse_lenient(query, fields=self.options)
+        (False when an option value is bad: the page shows a message for it).
+        ``defaults``: the options this page shows when none are given (a model's own
+        default quant), so an option equal to them is dropped and no other is."""
+        parsed, problems = option_table.parse_lenient(query, defaults, fields=self.options)
         if problems:  # rendered fresh with its message: keep what was typed
             items = [(n, query[n]) for n in self.options if query.get(n)]
         else:
-            items = option_table.canonical_items(parsed, fields=self.options)
+            items = option_table.canonical_items(parsed, defaults, fields=self.options)
         for name in self.params:
             value = query.get(name, "").strip()[:MAX_PARAM]
             if value:
@@ -126,12 +130,15 @@ def cached_page(
     options: Iterable[str] = (),
     params: Iterable[str] = (),
     data: Iterable[str] = (versions.MODELS,),
+    defaults: Callable[[HttpRequest, dict[str, Any]], Any] | None = None,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Serve a GET view's 200 responses from the shared cache under its canonical key.
 
     ``options``: the ``calculator.options`` fields the page reads; ``params``: its other
-    query parameters; ``data``: the ``calculator.versions`` it shows. The view sees
-    only those parameters, canonically written.
+    query parameters; ``data``: the ``calculator.versions`` it shows; ``defaults``: the
+    options the page shows when none are given, from the request and the view's URL
+    arguments (a model page: the model's default quant). The view sees only those
+    parameters, canonically written.
     """
     page = PageKey(tuple(options), tuple(params), tuple(data))
 
@@ -142,7 +149,8 @@ def cached_page(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
-            query, cacheable = page.canonical_query(request.GET)
+            shown = defaults(request, kwargs) if defaults else option_table.DEFAULTS
+            query, cacheable = page.canonical_query(request.GET, shown)
             request.GET = QueryDict(query)
             request.META["QUERY_STRING"] = query
             if not cacheable:

@@ -9,6 +9,7 @@ inline (``problems``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -162,9 +163,24 @@ def page_options(data: Any, default: Options = DEFAULTS) -> tuple[Options, list[
     return parsed, shown
 
 
-def display_form(shown: Options) -> forms.Form:
-    """An unbound form showing the options actually used (never the bad input)."""
-    return EstimateForm(initial={f.name: f.text(getattr(shown, f.name)) for f in options.FIELDS})
+PUBLISHED_GROUP = "Published files"
+
+
+def quant_choices(published: Sequence[str] = ()) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The quant menu: a model's published file labels (UD-Q2_K_XL ...) above the presets."""
+    if not published:
+        return QUANT_CHOICES
+    return [(PUBLISHED_GROUP, [(label, label) for label in published]), *QUANT_CHOICES]
+
+
+def display_form(shown: Options, published: Sequence[str] = ()) -> forms.Form:
+    """An unbound form showing the options actually used (never the bad input), with the
+    model's ``published`` file labels grouped above the presets in the quant menu."""
+    form = EstimateForm(initial={f.name: f.text(getattr(shown, f.name)) for f in options.FIELDS})
+    if published:
+        quant: forms.ChoiceField = form.fields["quant"]  # type: ignore[assignment]
+        quant.choices = quant_choices(published)
+    return form
 
 
 def form_problems(form: forms.Form) -> list[Problem]:

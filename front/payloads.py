@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from calculator.engine import context
 from calculator.engine import hardware as hw
 from calculator.engine.estimate import Estimate, speed_command
+from calculator.engine.quant import default_quant
 from calculator.engine.types import Architecture
 from calculator.models import LlmModel
+from catalog.gguf_selectors import PublishedWeights
+from catalog.models import GgufFile
 
 
 def model_payload(model: LlmModel | None, arch: Architecture, name: str = "") -> dict[str, Any]:
+    limits = context.limits(arch)
     return {
         "slug": model.slug if model else None,
         "name": model.name if model else name,
@@ -20,15 +25,39 @@ def model_payload(model: LlmModel | None, arch: Architecture, name: str = "") ->
         "model_type": arch.model_type,
         "total_params": arch.total_params,
         "active_params": arch.active_params,
-        "context_length": arch.n_ctx_train,
+        "context_length": limits.extended,  # the longest documented context
+        "native_context": limits.native,  # without rope-scaling flags
         "native_dtype": arch.native_dtype,
+        "default_quant": model.default_quant if model else default_quant(arch),
+        "llama_cpp_status": arch.llama_cpp_status,
+        "llama_cpp_note": arch.llama_cpp_note,
+    }
+
+
+def file_payload(gguf: GgufFile) -> dict[str, Any]:
+    """A published GGUF file as the API shows it."""
+    return {
+        "repository": gguf.repository.repo_id,
+        "quant": gguf.label,
+        "path": gguf.path,
+        "parts": gguf.part_count,
+        "total_bytes": gguf.total_bytes,
+        "size_precision": gguf.size_precision,
+        "commit": gguf.commit or None,
+        "url": gguf.url,
     }
 
 
 def estimate_payload(
-    est: Estimate, model_out: dict[str, Any], profiles: tuple[hw.HardwareProfile, ...]
+    est: Estimate,
+    model_out: dict[str, Any],
+    profiles: tuple[hw.HardwareProfile, ...],
+    published: PublishedWeights | None = None,
 ) -> dict[str, Any]:
+    """``published``: the file whose real weights the estimate used (its note joins the
+    notes, the file is described under ``file``)."""
     opts, mem = est.options, est.memory
+    runs = est.runs_in_llama_cpp
     return {
         "model": model_out,
         "quant": opts.quant,
@@ -57,22 +86,25 @@ def estimate_payload(
                 "bandwidth_gbps": s.hardware.bandwidth_gbps,
                 "fits": s.fits,
                 "mode": s.mode,
-                "tokens_per_s": _round(s.tokens_per_s),
-                "tokens_per_s_low": _round(s.tokens_per_s_low),
-                "tokens_per_s_high": _round(s.tokens_per_s_high),
+                "tokens_per_s": _round(s.tokens_per_s) if runs else None,
+                "tokens_per_s_low": _round(s.tokens_per_s_low) if runs else None,
+                "tokens_per_s_high": _round(s.tokens_per_s_high) if runs else None,
                 "gpu_layers": s.gpu_layers,
                 "cpu_moe_layers": s.cpu_moe_layers,
                 "device_bytes": s.device_bytes,
                 "host_bytes": s.host_bytes,
                 "formula": s.formula,
-                "note": s.note,
-                "llama_cpp_command": None if s.mode == "does_not_fit" else speed_command(opts, s),
+                "note": s.note if runs else est.arch.llama_cpp_note,
+                "llama_cpp_command": (
+                    speed_command(opts, s) if runs and s.mode != "does_not_fit" else None
+                ),
             }
             for s in est.speeds
         ],
         "llama_cpp_command": est.llama_cpp_command,
         "ollama_num_ctx": est.ollama_num_ctx,
-        "notes": list(est.notes),
+        "notes": [*est.notes, *((published.note,) if published else ())],
+        "file": file_payload(published.file) if published else None,
     }
 
 

@@ -18,11 +18,14 @@ def llama_cpp_command(
     model_file: str = "",
     all_experts_on_cpu: bool = False,
     tensor_split: Sequence[float] = (),
+    rope_flags: Sequence[str] = (),
 ) -> str:
     """``cpu_moe_layers`` is the value of ``--n-cpu-moe`` (layers counted from 0, dense
-    layers included)."""
+    layers included); ``rope_flags`` the rope scaling a context past the native one needs
+    (:func:`calculator.engine.context.rope_flags`)."""
     parts = ["llama-server", "-m", model_file or f"model-{options.quant}.gguf"]
     parts += ["-c", str(options.context * options.parallel)]
+    parts += list(rope_flags)
     if options.parallel > 1:
         parts += ["-np", str(options.parallel)]
     parts += ["-fa", "on" if options.flash_attention else "off"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from calculator.engine import context as context_limits
 from calculator.engine import quant
 from calculator.engine.build import Build, Tuning
 from calculator.engine.command import llama_cpp_command
@@ -23,7 +24,7 @@ from calculator.engine.kv_cache import KvCache
 from calculator.engine.options import MAX_CONTEXT, MAX_PARALLEL, Options
 from calculator.engine.placement import Placement, place
 from calculator.engine.speed import SpeedEstimate, plan
-from calculator.engine.types import Architecture
+from calculator.engine.types import SUPPORTED, Architecture
 
 __all__ = [
     "MAX_CONTEXT", "MAX_PARALLEL", "BuildsEstimate", "Estimate", "Footprint", "Memory",
@@ -62,11 +63,19 @@ class Estimate:
     footprint: Footprint
     recommended_ram_gb: int | None
     speeds: tuple[SpeedEstimate, ...]
-    beyond_trained_context: bool
+    beyond_trained_context: bool  # past the longest *documented* context (context.py)
+
+    @property
+    def runs_in_llama_cpp(self) -> bool:
+        """False where mainline llama.cpp has no loader for the architecture: memory
+        figures stand, speeds and commands are not offered."""
+        return self.arch.llama_cpp_status == SUPPORTED
 
     @property
     def llama_cpp_command(self) -> str:
-        return llama_cpp_command(self.options, gpu_layers=None)
+        return llama_cpp_command(
+            self.options, gpu_layers=None, rope_flags=self.footprint.rope_flags
+        )
 
     @property
     def ollama_num_ctx(self) -> int:
@@ -74,14 +83,24 @@ class Estimate:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """The architecture's caveats, plus a warning past the trained context."""
-        if not self.beyond_trained_context:
-            return self.arch.notes
-        return (
-            *self.arch.notes,
-            f"{self.options.context:,} tokens is beyond the model's trained context "
-            f"({self.arch.n_ctx_train:,}); quality may suffer.",
-        )
+        """The architecture's caveats, plus what the context needs: rope scaling past the
+        native context, a warning past the longest documented one."""
+        lim = context_limits.limits(self.arch)
+        notes = list(self.arch.notes)
+        if not self.runs_in_llama_cpp:
+            notes.append(self.arch.llama_cpp_note)
+        if self.footprint.rope_flags:
+            notes.append(
+                f"Past {lim.native:,} tokens llama.cpp needs {lim.method} rope scaling "
+                f"(factor {lim.factor:g}, as the model card documents); the command "
+                "includes the flags."
+            )
+        if self.beyond_trained_context:
+            notes.append(
+                f"{self.options.context:,} tokens is beyond the longest context the model "
+                f"is documented to handle ({lim.extended:,}); quality may suffer."
+            )
+        return tuple(notes)
 
 
 def memory(fp: Footprint) -> Memory:
@@ -103,13 +122,15 @@ def estimate(
     moe_penalty: float = 1.0,
     extra_gpu_ms: float = 0.0,
     link_efficiency: float = 1.0,
+    weights: quant.WeightsBreakdown | None = None,
 ) -> Estimate:
     """Size ``arch`` under ``options`` and plan it on every profile in ``hardware``.
 
     GPUs that cannot hold the model borrow ``host``'s system RAM (a desktop by
-    default: the first CPU profile given).
+    default: the first CPU profile given). ``weights``: a published file's own
+    weights instead of the preset's prediction (see :func:`footprint`).
     """
-    weights, kv, fp = footprint(arch, options)
+    weights, kv, fp = footprint(arch, options, weights)
     mem = memory(fp)
     if host is None:
         host = next((hw for hw in hardware if _is_system_host(hw)), None)
@@ -124,7 +145,7 @@ def estimate(
         footprint=fp,
         recommended_ram_gb=recommended_ram_gb(mem.total_bytes),
         speeds=speeds,
-        beyond_trained_context=options.context > arch.n_ctx_train,
+        beyond_trained_context=context_limits.beyond_documented(arch, options.context),
     )
 
 
@@ -159,9 +180,11 @@ def estimate_builds(
     builds: Sequence[Build],
     *,
     tuning: Tuning | None = None,
+    weights: quant.WeightsBreakdown | None = None,
 ) -> BuildsEstimate:
-    """Size ``arch`` under ``options`` and place it on every build, fastest first."""
-    est = estimate(arch, options)
+    """Size ``arch`` under ``options`` (``weights``: a published file's, see
+    :func:`footprint`) and place it on every build, fastest first."""
+    est = estimate(arch, options, weights=weights)
     tuning = tuning or Tuning()
     placed = [place(b, est.footprint, options, tuning) for b in builds]
     return BuildsEstimate(est, tuple(sorted(placed, key=_speed_key)))

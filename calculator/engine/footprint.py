@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from calculator.engine import context as context_limits
 from calculator.engine import quant
 from calculator.engine.compute import compute_buffer_bytes
 from calculator.engine.kv_cache import KvCache, kv_cache, kv_read_bytes
 from calculator.engine.options import Options
 from calculator.engine.prefill import PrefillCost, prefill_cost
-from calculator.engine.types import Architecture
+from calculator.engine.types import Architecture, EngineError
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Footprint:
     first_moe_layer: int = 0  # leading dense layers (count in --n-cpu-moe)
     prefill: PrefillCost | None = None  # FLOPs per prompt token (None: not known)
     context: int = 0  # tokens of context the footprint was sized for
+    rope_flags: tuple[str, ...] = ()  # llama.cpp flags this context needs (context.rope_flags)
 
     @property
     def is_moe(self) -> bool:
@@ -61,11 +63,22 @@ def _first_moe_layer(arch: Architecture) -> int:
 
 
 def footprint(
-    arch: Architecture, options: Options
+    arch: Architecture, options: Options, weights: quant.WeightsBreakdown | None = None
 ) -> tuple[quant.WeightsBreakdown, KvCache, Footprint]:
-    """Weights, KV cache and the footprint of ``arch`` under ``options``."""
+    """Weights, KV cache and the footprint of ``arch`` under ``options``.
+
+    ``weights``: a published file's own weights (its real size, labelled
+    ``options.quant``; see :func:`calculator.engine.quant.measured_breakdown` and
+    :func:`~calculator.engine.quant.scaled_breakdown`) instead of the preset's
+    prediction. KV cache, buffers and bytes read per token follow from it as usual.
+    """
     options.validate()
-    weights = quant.weights_bytes(arch, options.quant)
+    if weights is None:
+        weights = quant.weights_bytes(arch, options.quant)
+    elif weights.preset != quant.validate_label(options.quant):
+        raise EngineError(
+            f"the weights given are {weights.preset}'s, not {options.quant}'s", "quant"
+        )
     kv = kv_cache(arch, options.context, options.kv_type, options.parallel)
     compute = compute_buffer_bytes(arch, options.context, flash_attention=options.flash_attention)
     fp = Footprint(
@@ -82,5 +95,6 @@ def footprint(
         first_moe_layer=_first_moe_layer(arch),
         prefill=prefill_cost(arch),
         context=options.context,
+        rope_flags=context_limits.rope_flags(arch, options.context),
     )
     return weights, kv, fp

@@ -22,7 +22,7 @@ class Options:
     flash_attention: bool = True
 
     def validate(self) -> None:
-        quant.get_preset(self.quant)
+        quant.validate_label(self.quant)  # a published file's label too (its weights given)
         if not isinstance(self.context, int) or isinstance(self.context, bool):
             raise EngineError("context must be a whole number of tokens", "context")
         if not 0 < self.context <= MAX_CONTEXT:

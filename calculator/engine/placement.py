@@ -303,6 +303,7 @@ def _command(build: Build, lay: _Layout, fp: Footprint, options: Options) -> str
         cpu_moe_layers=fp.first_moe_layer + lay.cpu_moe_layers if lay.cpu_moe_layers else 0,
         all_experts_on_cpu=all_cpu,
         tensor_split=split,
+        rope_flags=fp.rope_flags,
     )
 
 

@@ -25,6 +25,7 @@ Sizes are tensor data only; a GGUF file adds its metadata (vocabulary, chat temp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from math import ceil
@@ -1083,4 +1084,144 @@ def file_breakdown(
         token_embd_bytes=token_embd,
         output_bytes=output,
         layer_bytes=tuple(layers.get(i, 0) for i in range(n_layers)),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Labels of published files (UD-Q2_K_XL, Q4_K_L, IQ3_S-2.69bpw ...) and their weights
+# --------------------------------------------------------------------------------------
+
+# A quant label as publishers put it in file and folder names: an optional dynamic-quant
+# prefix (unsloth's "UD-"), a GGML/llama-quantize core name (Q2_K_XL, Q4_0_8_8, IQ1_S,
+# MXFP4, BF16 ...) and an optional effective size (byteshape's "-2.69bpw").
+PUBLISHED_LABEL = re.compile(
+    r"(?P<prefix>UD-)?"
+    r"(?P<core>I?Q[1-8](?:_[0-9A-Z]{1,3}){0,3}|TQ[12]_0|BF16|F16|F32|MXFP4(?:_MOE)?)"
+    r"(?P<bpw>-\d{1,2}(?:\.\d{1,3})?BPW)?",
+    re.IGNORECASE,
+)
+
+
+def canonical_published_label(label: str) -> str:
+    """A published file's quant label in its canonical spelling (``ud-q2_k_xl`` ->
+    ``UD-Q2_K_XL``, ``iq3_s-2.69BPW`` -> ``IQ3_S-2.69bpw``); EngineError naming
+    ``quant`` when the text is not such a label."""
+    text = label.strip() if isinstance(label, str) else ""
+    match = PUBLISHED_LABEL.fullmatch(text)
+    if match is None:
+        raise EngineError(f"'{text[:40]}' is not a quant label such as UD-Q2_K_XL", "quant")
+    bpw = (match["bpw"] or "").upper().replace("BPW", "bpw")
+    return f"{(match['prefix'] or '').upper()}{match['core'].upper()}{bpw}"
+
+
+def is_standard(label: str) -> bool:
+    """True for a llama-quantize preset or a release type (sized by prediction)."""
+    name = label.strip().upper() if isinstance(label, str) else ""
+    return name in PRESETS or name in RELEASE_TYPES
+
+
+def validate_label(label: str) -> str:
+    """The canonical form of any quant an estimate may carry: a preset, a release type,
+    or a published file's label (whose weights the caller passes; see
+    :func:`calculator.engine.estimate.footprint`)."""
+    try:
+        return canonical_quant(label)
+    except EngineError:
+        try:
+            return canonical_published_label(label)
+        except EngineError:
+            pass
+        raise
+
+
+def closest_preset(arch: Architecture, total_bytes: int) -> str:
+    """The standard preset whose predicted file is nearest ``total_bytes`` (K- and
+    I-quants, Q8_0 and the float types; ties to the larger file)."""
+    names = [
+        name
+        for name, p in PRESETS.items()
+        if (p.group in (_K, _I, _I_IMATRIX, _FLOAT) and name != "F32")
+        or name in ("Q8_0", "MXFP4_MOE")
+    ]
+    if arch.native_dtype != "mxfp4":
+        names.remove("MXFP4_MOE")
+    return min(
+        names,
+        key=lambda n: (abs(weights_bytes(arch, n).total_bytes - total_bytes),
+                       -weights_bytes(arch, n).total_bytes),
+    )  # fmt: skip
+
+
+def _split(total: int, shares: Iterable[int]) -> tuple[int, ...]:
+    """``total`` split in proportion to ``shares`` (whole bytes; the rounding remainder
+    goes to the largest share, so the parts add up to ``total`` exactly)."""
+    parts = list(shares)
+    whole = sum(parts)
+    if whole <= 0:
+        return tuple(0 for _ in parts)
+    out = [total * p // whole for p in parts]
+    if out:
+        biggest = max(range(len(parts)), key=lambda i: parts[i])
+        out[biggest] += total - sum(out)
+    return tuple(out)
+
+
+def scaled_breakdown(template: WeightsBreakdown, total_bytes: int, label: str) -> WeightsBreakdown:
+    """A published file of ``total_bytes`` whose tensor mix is not known: its bytes split
+    in the proportions of ``template`` (the closest standard preset's prediction)."""
+    if total_bytes <= 0:
+        raise EngineError("a published file needs a size above 0 bytes", "quant")
+    expert, embd, output, _rest = _split(
+        total_bytes,
+        (
+            template.expert_bytes,
+            template.token_embd_bytes,
+            template.output_bytes,
+            template.non_expert_bytes - template.token_embd_bytes - template.output_bytes,
+        ),
+    )
+    by_type = _split(total_bytes, (size for _, size in template.bytes_by_type))
+    return WeightsBreakdown(
+        preset=label,
+        total_bytes=total_bytes,
+        n_params=template.n_params,
+        bytes_by_type=tuple(
+            (name, size) for (name, _), size in zip(template.bytes_by_type, by_type, strict=True)
+        ),
+        expert_bytes=expert,
+        non_expert_bytes=total_bytes - expert,
+        token_embd_bytes=embd,
+        output_bytes=output,
+        layer_bytes=tuple(
+            size * total_bytes // (template.total_bytes or 1) for size in template.layer_bytes
+        ),
+    )
+
+
+def measured_breakdown(
+    label: str,
+    *,
+    total_bytes: int,
+    tensors: WeightsBreakdown,
+) -> WeightsBreakdown:
+    """A published file whose tensor list was read (``tensors``, from
+    :func:`file_breakdown`): its weights are the whole file, ``total_bytes``; what the
+    tensor data leaves over (metadata, vocabulary, alignment padding) counts with the
+    non-expert weights, which stay resident like it."""
+    if total_bytes < tensors.total_bytes:
+        raise EngineError(
+            f"the file ({total_bytes:,} bytes) is smaller than its tensors "
+            f"({tensors.total_bytes:,} bytes)",
+            "quant",
+        )
+    return WeightsBreakdown(
+        preset=label,
+        total_bytes=total_bytes,
+        n_params=tensors.n_params,
+        bytes_by_type=tensors.bytes_by_type,
+        expert_bytes=tensors.expert_bytes,
+        non_expert_bytes=total_bytes - tensors.expert_bytes,
+        token_embd_bytes=tensors.token_embd_bytes,
+        output_bytes=tensors.output_bytes,
+        layer_bytes=tensors.layer_bytes,
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from calculator.engine import context as context_limits
 from calculator.engine import hardware as hw
-from calculator.engine.estimate import Estimate, Options
+from calculator.engine.estimate import Estimate, Options, footprint, memory
 from calculator.engine.hardware import GB, machine_budget_bytes, recommended_ram_gb
+from calculator.engine.quant import WeightsBreakdown
 from calculator.engine.types import Architecture
 from calculator.formatting import context_label
 from front import memo
@@ -94,14 +96,23 @@ CHART_W, CHART_H, CHART_LEFT, CHART_BOTTOM, CHART_TOP, CHART_RIGHT = 640, 270, 8
 MANY_POINTS = 8  # more context presets than this: phones label every other one
 
 
-def memory_chart(arch: Architecture, options: Options) -> MemoryChart:
-    """Total memory against context at the chosen quant: SVG geometry, memoised."""
+def _total(arch: Architecture, options: Options, weights: WeightsBreakdown | None) -> int:
+    if weights is None:
+        return memo.total(arch, options)
+    return memory(footprint(arch, options, weights)[2]).total_bytes
+
+
+def memory_chart(
+    arch: Architecture, options: Options, weights: WeightsBreakdown | None = None
+) -> MemoryChart:
+    """Total memory against context at the chosen quant (``weights``: a published
+    file's own): SVG geometry, memoised."""
 
     def build() -> MemoryChart:
-        contexts = context_presets(arch.n_ctx_train)
+        contexts = context_presets(context_limits.limits(arch).extended)
         if options.context not in contexts:
             contexts = sorted({*contexts, options.context})
-        totals = [memo.total(arch, replace(options, context=c)) for c in contexts]
+        totals = [_total(arch, replace(options, context=c), weights) for c in contexts]
         # Leave room for the machine size the largest total needs, so its line shows.
         top = recommended_ram_gb(max(totals))
         y_max = max(max(totals), machine_budget_bytes(top) if top else 0) * 1.08 or 1
@@ -137,7 +148,7 @@ def memory_chart(arch: Architecture, options: Options) -> MemoryChart:
             " ".join(f"{p.x},{p.y}" for p in points), ticks, lines, marker,
         )  # fmt: skip
 
-    return memo.memo(arch, ("chart", options), build)
+    return memo.memo(arch, ("chart", options, weights), build)
 
 
 def _nice_step(raw: float) -> float:

@@ -15,7 +15,7 @@ from calculator.engine.estimate import Options
 from calculator.engine.speed import SpeedEstimate
 from calculator.formatting import ctx
 from calculator.models import HardwareProfile
-from calculator.options import NAMES, canonical_items, canonical_query
+from calculator.options import DEFAULTS, NAMES, canonical_items, canonical_query
 
 MIN_CONTEXT_PRESET = 2048
 
@@ -95,10 +95,11 @@ def mode_label(speed: SpeedEstimate) -> str:
     return MODE_LABELS[speed.mode]
 
 
-def page_query(options: Options) -> str:
+def page_query(options: Options, defaults: Options = DEFAULTS) -> str:
     """The canonical query string (with its ``?``, or empty) that shows ``options`` on a
-    model page: the same options always link to the same URL."""
-    query = canonical_query(options)
+    model page whose own defaults are ``defaults`` (a model's default quant): the same
+    options always link to the same URL."""
+    query = canonical_query(options, defaults)
     return f"?{query}" if query else ""
 
 

@@ -7,14 +7,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from calculator import services
+from calculator.engine import context as context_limits
 from calculator.engine.estimate import Estimate, Options, speed_command
 from calculator.engine.hardware import machine_budget_bytes, recommended_ram_gb
-from calculator.engine.quant import PRESETS, weights_bytes
+from calculator.engine.quant import PRESETS, WeightsBreakdown, weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
 from calculator.engine.verdict import Verdict, verdict
 from calculator.formatting import context_label
 from calculator.models import LlmModel
+from calculator.options import DEFAULTS
 from front import memo
 from front.presenters.charts import MemoryChart, Segment, breakdown_segments, memory_chart
 from front.presenters.labels import context_presets, fit_status, mode_label, page_query
@@ -83,8 +85,11 @@ def speed_rows(est: Estimate) -> tuple[SpeedRow, ...]:
     )
 
 
-def ladder_rows(arch: Architecture, options: Options) -> tuple[LadderRow, ...]:
-    """Every ladder quant at the chosen context/KV/parallel (memoised; quant-independent)."""
+def ladder_rows(
+    arch: Architecture, options: Options, defaults: Options = DEFAULTS
+) -> tuple[LadderRow, ...]:
+    """Every ladder quant at the chosen context/KV/parallel (memoised; quant-independent;
+    ``defaults``: the model's own, for the links)."""
 
     def build() -> tuple[LadderRow, ...]:
         budgets = [machine_budget_bytes(gb) for gb in LADDER_MACHINES_GB]
@@ -107,31 +112,40 @@ def ladder_rows(arch: Architecture, options: Options) -> tuple[LadderRow, ...]:
                     fits=fits,
                     best_for=best,
                     current=False,
-                    query=page_query(replace(options, quant=name)),
+                    query=page_query(replace(options, quant=name), defaults),
                 )
             )
         return tuple(rows)
 
     key = replace(options, quant="*")
-    rows = memo.memo(arch, ("ladder-rows", key), build)
+    rows = memo.memo(arch, ("ladder-rows", key, defaults.quant), build)
     return tuple(replace(r, current=r.quant == options.quant) for r in rows)
 
 
-def calculation(model: LlmModel, options: Options, hardware: services.HardwareSet) -> Calculation:
+def calculation(
+    model: LlmModel,
+    options: Options,
+    hardware: services.HardwareSet,
+    weights: WeightsBreakdown | None = None,
+    extra_notes: tuple[str, ...] = (),
+) -> Calculation:
+    """``weights``: a published file's own (its label is ``options.quant``), with
+    ``extra_notes`` saying so; else the preset's prediction."""
     arch = services.architecture_of(model)
+    defaults = replace(DEFAULTS, quant=model.default_quant or DEFAULTS.quant)
 
     def build() -> tuple[Any, ...]:
-        est = services.estimate_for(arch, options, hardware)
+        est = services.estimate_for(arch, options, hardware, weights=weights)
         return (
             est,
             verdict(est.speeds, est.recommended_ram_gb),
             breakdown_segments(est),
             speed_rows(est),
-            est.notes,
+            (*est.notes, *extra_notes),
         )
 
     est, ver, segments, rows, notes = memo.memo(
-        arch, ("calculation", options, memo.hardware_key(hardware)), build
+        arch, ("calculation", options, weights, extra_notes, memo.hardware_key(hardware)), build
     )
     return Calculation(
         model=model,
@@ -141,11 +155,12 @@ def calculation(model: LlmModel, options: Options, hardware: services.HardwareSe
         verdict=ver,
         segments=segments,
         speed_rows=rows,
-        ladder=ladder_rows(arch, options),
+        ladder=ladder_rows(arch, options, defaults),
         ladder_machines=LADDER_MACHINES_GB,
-        chart=memory_chart(arch, options),
+        chart=memory_chart(arch, options, weights),
         presets=tuple(
-            (n, page_query(replace(options, context=n))) for n in context_presets(arch.n_ctx_train)
+            (n, page_query(replace(options, context=n), defaults))
+            for n in context_presets(context_limits.limits(arch).extended)
         ),
         notes=notes,
     )

@@ -24,6 +24,7 @@ from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS, NAMES
+from catalog.gguf_selectors import model_files
 from faq.selectors import model_faq
 from front import forms, memo, search, seo
 from front.caching import cached_page
@@ -32,6 +33,13 @@ from front.http import safe_only
 from front.middleware import api_error_for, is_api
 from front.presenters.compare import compare as compare_models
 from front.presenters.compare import pick_models
+from front.presenters.files import (
+    choose_quant,
+    defaults_for_page,
+    files_table,
+    model_defaults,
+    published_labels,
+)
 from front.presenters.kits import kit_picks
 from front.presenters.labels import context_presets, page_query
 from front.presenters.lists import runs_in_budget, runs_on_profile, summaries
@@ -93,7 +101,7 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @safe_only
-@cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES))
+@cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES), defaults=defaults_for_page)
 @vary_on_headers("HX-Request")
 def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     model = services.find_model(slug)
@@ -104,21 +112,35 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return not_found(request, query=slug.replace("-", " "))
     if model.slug != slug:
         return _redirect_keeping_query(request, model.get_absolute_url())
-    options, problems = forms.page_options(request.GET)
+    options, problems = forms.page_options(request.GET, model_defaults(model))
     hardware = services.hardware_set()
-    calc = calculation(model, options, hardware)
+    arch = services.architecture_of(model)
+    files = model_files(model)  # one query: the quant menu, the choice and the table
+    choice = choose_quant(model, arch, options, strict=False, files=files)
+    options, problems = choice.options, [*problems, *choice.problems]
+    calc = calculation(model, options, hardware, choice.weights, choice.notes)
+    labels = tuple(published_labels(model, files))
     context = {
         "model": model,
         "calc": calc,
-        "form": forms.display_form(options),
+        "form": forms.display_form(options, labels),
         "problems": problems,
         "quant_help": forms.QUANT_HELP,
+        "files": files_table(model, arch, options, hardware, files),
     }
     page = "calculator/model_detail.html"
     # The calculator region depends only on these inputs; render it once per process.
     context["calc_html"] = memo.region(
         calc.arch,
-        ("model-detail", model.slug, options, memo.hardware_key(hardware), tuple(problems)),
+        (
+            "model-detail",
+            model.slug,
+            options,
+            memo.hardware_key(hardware),
+            tuple(problems),
+            choice.weights,
+            labels,
+        ),  # fmt: skip
         lambda: render_to_string(f"{page}#calc", context, request),
     )
     # Kit picks carry live prices: selected on every render (two queries).

@@ -1,12 +1,14 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog import seeding
+from catalog.gguf_snapshot import gguf_snapshot_load
 
 
 class Command(BaseCommand):
     help = (
         "Create the seed kits, retailers, components, product links, reference prices and "
-        "price bands that are missing (never overwrites admin edits), then sync the demo "
+        "price bands and the reviewed GGUF listings that are missing (never overwrites admin "
+        "edits or synced files), then sync the demo "
         "feed's sample prices through the normal sync code."
     )
 
@@ -17,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, no_demo_sync: bool = False, **options: object) -> None:
         self.stdout.write(seeding.catalog_seed().summary())
+        self.stdout.write(gguf_snapshot_load().summary())
         if no_demo_sync:
             return
         run = seeding.demo_prices_sync()

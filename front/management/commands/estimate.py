@@ -8,6 +8,7 @@ from calculator.engine.hardware import GIB
 from calculator.engine.types import EngineError
 from front import search
 from front.payloads import estimate_payload, model_payload
+from front.presenters.files import choose_quant, model_defaults
 
 
 class Command(BaseCommand):
@@ -20,7 +21,9 @@ class Command(BaseCommand):
             parser.add_argument(
                 f"--{field.name.replace('_', '-')}",
                 dest=field.name,
-                help=f"{field.help} (default {field.text(getattr(default, field.name))})",
+                help=f"{field.help} (default {field.text(getattr(default, field.name))})"
+                if field.name != "quant"
+                else f"{field.help}",
             )
         parser.add_argument("--hardware", help="only this hardware profile slug")
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
@@ -40,11 +43,12 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown hardware profile '{opts['hardware']}'")
             profiles = (profile,)
         try:
-            options = option_table.parse_strict(opts)
-            est = services.estimate_for(arch, options, hardware, profiles)
+            options = option_table.parse_strict(opts, model_defaults(model))
+            choice = choose_quant(model, arch, options, strict=True)
+            est = services.estimate_for(arch, options, hardware, profiles, weights=choice.weights)
         except EngineError as err:
             raise CommandError(f"{err.field}: {err}") from err
-        payload = estimate_payload(est, model_payload(model, arch), profiles)
+        payload = estimate_payload(est, model_payload(model, arch), profiles, choice.published)
         if opts["json"]:
             self.stdout.write(json.dumps(payload, indent=2))
             return
