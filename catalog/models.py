@@ -661,6 +661,12 @@ class Offer(models.Model):
         return self.retailer.outbound_url(self.url)
 
     @property
+    def product_url(self) -> str:
+        """The retailer's product page with the affiliate tag, or "" when the source's
+        links are not product pages (the demo feed)."""
+        return self.outbound_url if self.retailer.source.links_to_product else ""
+
+    @property
     def link_rel(self) -> str:
         return "sponsored nofollow noopener"
 
