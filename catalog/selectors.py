@@ -196,6 +196,7 @@ def kit_picks(
     *,
     required_gb: int,
     among: Sequence[Platform] | None = None,
+    per_platform: int = PICKS_PER_PLATFORM,
     now: datetime | None = None,
 ) -> list[PlatformPicks]:
     """Per platform, the cheapest kits that fit it and hold ``required_gb`` (as many
@@ -222,7 +223,7 @@ def kit_picks(
             key=lambda p: (p.total_price, p.kits),
         )
         unpriced = [p for p in picks if p.total_price is None]
-        shown = (priced + unpriced)[:PICKS_PER_PLATFORM]
+        shown = (priced + unpriced)[:per_platform]
         note = "" if shown else f"No kit in the catalog fits {platform.name} with {required_gb} GB."
         result.append(PlatformPicks(platform.slug, platform.name, platform.all_channels,
                                     platform, shown, note))  # fmt: skip

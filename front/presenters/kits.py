@@ -45,6 +45,9 @@ def place_kit(
     return place(kit_build(fit, hardware), footprint, options, hardware.tuning)
 
 
+PICKS_PER_PLATFORM = 2  # a model page lists every platform; two kits each keep it short
+
+
 @dataclass(frozen=True)
 class KitRow:
     pick: KitPick
@@ -68,7 +71,7 @@ def kit_picks(calc: Calculation, hardware: services.HardwareSet) -> tuple[Platfo
     if required is None or services.KIND_CLASS["cpu"] not in hardware.efficiency:
         return ()
     groups = []
-    for platform in select_picks(required_gb=required):
+    for platform in select_picks(required_gb=required, per_platform=PICKS_PER_PLATFORM):
         if not platform.picks:
             continue
         rows = tuple(
