@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from calculator import services as calculator_services
@@ -205,19 +205,20 @@ def kit_picks(
     link and "check price at retailer"."""
     now = now or timezone.now()
     chosen_platforms = platforms() if among is None else list(among)
-    kits = list(
-        MemoryKit.objects.active()
-        .prefetch_related(_offers_prefetch())
-        .order_by("capacity_gb", "pk")
-    )
-    specs = [(kit, kit_spec(kit)) for kit in kits]
+    specs = [
+        (kit, kit_spec(kit)) for kit in MemoryKit.objects.active().order_by("capacity_gb", "pk")
+    ]
+    fitting: dict[str, list[tuple[MemoryKit, KitFit]]] = {}
+    for platform in chosen_platforms:
+        fits = ((kit, kit_fit(platform, spec)) for kit, spec in specs)
+        fitting[platform.slug] = [(k, f) for k, f in fits if f.ok and f.capacity_gb >= required_gb]
+    # Offers only for kits that can be picked (none: no second query).
+    candidates = list({k.pk: k for pairs in fitting.values() for k, _ in pairs}.values())
+    if candidates:
+        prefetch_related_objects(candidates, _offers_prefetch())
     result = []
     for platform in chosen_platforms:
-        picks = []
-        for kit, spec in specs:
-            fit = kit_fit(platform, spec)
-            if fit.ok and fit.capacity_gb >= required_gb:
-                picks.append(make_pick(kit, fit, now))
+        picks = [make_pick(kit, fit, now) for kit, fit in fitting[platform.slug]]
         priced = sorted(
             (p for p in picks if p.total_price is not None),
             key=lambda p: (p.total_price, p.kits),
