@@ -228,12 +228,6 @@ class Retailer(models.Model):
         return self.source.history_note
 
     @property
-    def is_amazon(self) -> bool:
-        """Deprecated alias of "terms forbid price history", kept only because
-        templates/catalog/kit_detail.html still asks it; use ``history_note``."""
-        return not self.keeps_price_history
-
-    @property
     def shown_disclaimer(self) -> str:
         return self.disclaimer or self.source.disclaimer
 
