@@ -228,12 +228,6 @@ class Retailer(models.Model):
         return self.source.history_note
 
     @property
-    def is_amazon(self) -> bool:
-        """Deprecated alias of "terms forbid price history", kept only because
-        templates/catalog/kit_detail.html still asks it; use ``history_note``."""
-        return not self.keeps_price_history
-
-    @property
     def shown_disclaimer(self) -> str:
         return self.disclaimer or self.source.disclaimer
 
@@ -659,6 +653,12 @@ class Offer(models.Model):
         Render it with ``rel="sponsored nofollow noopener"`` (``link_rel``).
         """
         return self.retailer.outbound_url(self.url)
+
+    @property
+    def product_url(self) -> str:
+        """The retailer's product page with the affiliate tag, or "" when the source's
+        links are not product pages (the demo feed)."""
+        return self.outbound_url if self.retailer.source.links_to_product else ""
 
     @property
     def link_rel(self) -> str:

@@ -1,75 +1,96 @@
-"""Reads for pages: kit picks for a memory target, offers for a kit, price-history charts.
+"""Reads for pages: kit picks for a memory target, offers for a kit, price-history
+charts, and what a build costs.
 
-``kit_picks(required_gb=512)`` returns ``list[PlatformPicks]``, one per platform, in
-the order desktop, workstation, server. Fields the model pages render:
+``kit_picks(required_gb=512)`` returns ``list[PlatformPicks]``, one per reviewed CPU
+platform (``calculator/data/platforms.json``), in that file's order. A kit is picked for
+a platform only when the engine says it fits (:func:`calculator.engine.kits.kit_fit`:
+DDR generation, DIMM type, largest DIMM, every channel filled alike) and the kits it
+takes hold ``required_gb``. Fields the pages render:
 
 PlatformPicks
-    key            "desktop" | "workstation" | "server"
-    label          e.g. "Desktop (UDIMM, dual-channel, up to 4 slots)"
-    channels       the platform's memory channels (2, 8, 12)
+    key            the platform's slug (the build picker's ``host=`` value)
+    label          the platform's name
+    channels       memory channels over all sockets
+    platform       the engine's Platform
     picks          list[KitPick], cheapest priced first; may be empty
-    note           why the list is empty (e.g. no kit this large fits the platform)
+    note           why the list is empty
 
 KitPick
-    kit            the MemoryKit (title, brand, mpn, modules_label, capacity_gb,
-                   ddr_generation, speed_mts, form_factor, get_absolute_url())
+    kit            the MemoryKit
+    fit            the engine's KitFit: kits to buy, DIMMs, the speed they run at
     offer          the cheapest fresh in-stock Offer, or None
-    price          Decimal | None (None → show "price unavailable — check retailer")
-    currency       "USD" …
-    price_per_gb   Decimal | None
-    retailer       retailer name ("" when no offer)
-    as_of          datetime the price was checked (show "price as of <time>")
-    is_sample      True for demo-feed prices: label them "sample price"
-    price_label    "sample price", "editor's price" or "" (a retailer's live price)
-    is_fresh       False when the only offers are older than their source's window
-    disclaimer     the retailer's disclaimer to show next to the price
-    outbound_url   product link with affiliate tag ("" for sample prices); render it
-                   with rel="sponsored nofollow"
-    channels       channels this kit fills on the platform: min(platform, modules)
-    speed_mts      the kit's MT/s
-    bandwidth_gbps channels × MT/s × 8 bytes / 1000 (theoretical GB/s)
+    price          Decimal | None for one kit (None: "check price at retailer")
+    total_price    price x kits to buy
+    currency, price_per_gb, retailer, as_of, is_sample, price_label, is_fresh,
+    disclaimer, outbound_url (product link with the affiliate tag, always present
+    when the retailer has one; render with rel="sponsored nofollow noopener")
+    channels       channels the population fills
+    speed_mts      MT/s the population runs at on this platform
+    bandwidth_gbps what decode streams from (the engine's MemorySetup)
 
-Queries are constant: two, whatever the number of kits and offers.
+``build_cost(build)`` prices an engine build from the catalog (:class:`PriceBook`).
+
+Queries are constant: two for picks, whatever the number of kits and offers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
-from catalog.models import MemoryKit, Offer
+from calculator import services as calculator_services
+from calculator.engine.build import Build
+from calculator.engine.kits import KitFit, KitSpec, kit_fit
+from calculator.engine.platform import Platform
+from catalog.models import Component, MemoryKit, Offer
 
 PICKS_PER_PLATFORM = 3
 
-
-@dataclass(frozen=True)
-class Platform:
-    key: str
-    label: str
-    channels: int
-
-
-DESKTOP = Platform("desktop", "Desktop (UDIMM, dual-channel, up to 4 slots)", 2)
-WORKSTATION = Platform("workstation", "Workstation (RDIMM, 8 slots, 4–8 channels)", 8)
-SERVER = Platform("server", "Server (RDIMM, 12+ slots)", 12)
-PLATFORMS = (DESKTOP, WORKSTATION, SERVER)
+# The engine's DIMM type for each catalog form factor (one table; calculator.engine.platform).
+ENGINE_DIMM_TYPES: dict[str, str] = {
+    MemoryKit.FormFactor.UDIMM: "UDIMM",
+    MemoryKit.FormFactor.CUDIMM: "CUDIMM",
+    MemoryKit.FormFactor.SODIMM: "SODIMM",
+    MemoryKit.FormFactor.RDIMM: "RDIMM",
+    MemoryKit.FormFactor.LRDIMM: "LRDIMM",
+    MemoryKit.FormFactor.RDIMM_3DS: "3DS",
+    MemoryKit.FormFactor.MRDIMM: "MRDIMM",
+}
 
 
-def kit_platform(kit: MemoryKit) -> Platform | None:
-    """Which platform a kit fills: unbuffered ≤4 modules → desktop; registered ≤8 →
-    workstation; registered 9+ → server. Unbuffered kits of 5+ modules fit none."""
-    if not kit.is_registered:
-        return DESKTOP if kit.module_count <= 4 else None
-    return WORKSTATION if kit.module_count <= 8 else SERVER
+def kit_spec(kit: MemoryKit) -> KitSpec:
+    """A catalog kit as the engine sees it."""
+    return KitSpec(
+        ddr=kit.ddr_generation,
+        dimm_type=ENGINE_DIMM_TYPES[kit.form_factor],
+        count=kit.module_count,
+        size_gb=kit.module_size_gb,
+        mt_s=kit.speed_mts,
+        ranks=kit.ranks,
+    )
+
+
+def platforms() -> list[Platform]:
+    """The reviewed CPU platforms, in data-file order."""
+    return list(calculator_services.platforms().values())
+
+
+def kit_fits(kit: MemoryKit, among: Sequence[Platform] | None = None) -> list[KitFit]:
+    """Every platform the kit fits (the engine's rule), in data-file order."""
+    spec = kit_spec(kit)
+    fits = (kit_fit(p, spec) for p in (platforms() if among is None else among))
+    return [f for f in fits if f.ok]
 
 
 @dataclass(frozen=True)
 class KitPick:
     kit: MemoryKit
+    fit: KitFit
     offer: Offer | None
     price: Decimal | None
     currency: str
@@ -80,13 +101,31 @@ class KitPick:
     is_fresh: bool
     disclaimer: str
     outbound_url: str
-    channels: int
-    speed_mts: int
     price_label: str = ""
 
     @property
+    def kits(self) -> int:
+        return self.fit.kits
+
+    @property
+    def capacity_gb(self) -> int:
+        return self.fit.capacity_gb
+
+    @property
+    def total_price(self) -> Decimal | None:
+        return None if self.price is None else self.price * self.fit.kits
+
+    @property
+    def channels(self) -> int:
+        return self.fit.setup.channels_filled if self.fit.setup else 0
+
+    @property
+    def speed_mts(self) -> int:
+        return self.fit.mt_s or self.kit.speed_mts
+
+    @property
     def bandwidth_gbps(self) -> float:
-        return round(self.channels * self.speed_mts * 8 / 1000, 1)
+        return round(self.fit.setup.effective_gbps, 1) if self.fit.setup else 0.0
 
 
 @dataclass
@@ -94,6 +133,7 @@ class PlatformPicks:
     key: str
     label: str
     channels: int
+    platform: Platform
     picks: list[KitPick] = field(default_factory=list)
     note: str = ""
 
@@ -108,29 +148,36 @@ def _offers_prefetch() -> Prefetch:
     )
 
 
-def best_offer(kit: MemoryKit, now: datetime) -> tuple[Offer | None, bool]:
-    """Cheapest fresh in-stock offer; else the most recently checked one (stale)."""
-    offers = getattr(kit, "all_offers", None)
+def _active_offers(item: MemoryKit | Component) -> list[Offer]:
+    offers = getattr(item, "all_offers", None)
     if offers is None:
         offers = list(
-            kit.offers.select_related("retailer").filter(
+            item.offers.select_related("retailer").filter(
                 retailer__is_active=True, delisted_at__isnull=True
             )
         )
+    return offers
+
+
+def best_offer(kit: MemoryKit, now: datetime) -> tuple[Offer | None, bool]:
+    """Cheapest fresh in-stock offer; else the most recently checked one (stale); else
+    any listed offer (a product link without a known price)."""
+    offers = _active_offers(kit)
     fresh = [o for o in offers if o.is_fresh(now) and o.availability == Offer.Availability.IN_STOCK]
     if fresh:
         return min(fresh, key=lambda o: (o.price, o.is_sample)), True
     checked = [o for o in offers if o.last_checked]
     if checked:
         return max(checked, key=lambda o: o.last_checked), False
-    return None, False
+    return (offers[0] if offers else None), False
 
 
-def make_pick(kit: MemoryKit, platform: Platform, now: datetime) -> KitPick:
+def make_pick(kit: MemoryKit, fit: KitFit, now: datetime) -> KitPick:
     offer, fresh = best_offer(kit, now)
     shown = offer if fresh else None
     return KitPick(
         kit=kit,
+        fit=fit,
         offer=shown,
         price=shown.price if shown else None,
         currency=shown.currency if shown else "",
@@ -140,41 +187,47 @@ def make_pick(kit: MemoryKit, platform: Platform, now: datetime) -> KitPick:
         is_sample=offer.is_sample if offer else False,
         is_fresh=fresh,
         disclaimer=offer.retailer.shown_disclaimer if offer else "",
-        outbound_url=offer.outbound_url if offer and not offer.is_sample else "",
-        channels=min(platform.channels, kit.module_count),
-        speed_mts=kit.speed_mts,
+        outbound_url=offer.product_url if offer else "",
         price_label=offer.price_label if offer else "",
     )
 
 
-def kit_picks(*, required_gb: int, now: datetime | None = None) -> list[PlatformPicks]:
-    """Cheapest in-stock kits of at least ``required_gb``, grouped by platform fit.
-
-    Priced (fresh, in-stock) picks come first, cheapest first; if a platform has
-    fewer than three, kits whose prices are stale fill in, smallest first, shown as
-    "price unavailable — check retailer".
-    """
+def kit_picks(
+    *,
+    required_gb: int,
+    among: Sequence[Platform] | None = None,
+    per_platform: int = PICKS_PER_PLATFORM,
+    now: datetime | None = None,
+) -> list[PlatformPicks]:
+    """Per platform, the cheapest kits that fit it and hold ``required_gb`` (as many
+    kits as the channels take). Priced (fresh, in-stock) picks come first, cheapest
+    total first; kits without a fresh price fill in, smallest first, with their product
+    link and "check price at retailer"."""
     now = now or timezone.now()
-    kits = (
-        MemoryKit.objects.active()
-        .with_capacity_at_least(required_gb)
-        .prefetch_related(_offers_prefetch())
-        .order_by("capacity_gb", "pk")
-    )
-    grouped: dict[str, list[KitPick]] = {p.key: [] for p in PLATFORMS}
-    by_key = {p.key: p for p in PLATFORMS}
-    for kit in kits:
-        platform = kit_platform(kit)
-        if platform is not None:
-            grouped[platform.key].append(make_pick(kit, by_key[platform.key], now))
+    chosen_platforms = platforms() if among is None else list(among)
+    specs = [
+        (kit, kit_spec(kit)) for kit in MemoryKit.objects.active().order_by("capacity_gb", "pk")
+    ]
+    fitting: dict[str, list[tuple[MemoryKit, KitFit]]] = {}
+    for platform in chosen_platforms:
+        fits = ((kit, kit_fit(platform, spec)) for kit, spec in specs)
+        fitting[platform.slug] = [(k, f) for k, f in fits if f.ok and f.capacity_gb >= required_gb]
+    # Offers only for kits that can be picked (none: no second query).
+    candidates = list({k.pk: k for pairs in fitting.values() for k, _ in pairs}.values())
+    if candidates:
+        prefetch_related_objects(candidates, _offers_prefetch())
     result = []
-    for platform in PLATFORMS:
-        picks = grouped[platform.key]
-        priced = sorted((p for p in picks if p.price is not None), key=lambda p: p.price)
-        unpriced = [p for p in picks if p.price is None]
-        chosen = (priced + unpriced)[:PICKS_PER_PLATFORM]
-        note = "" if chosen else f"No {platform.key} kit in the catalog holds {required_gb} GB."
-        result.append(PlatformPicks(platform.key, platform.label, platform.channels, chosen, note))
+    for platform in chosen_platforms:
+        picks = [make_pick(kit, fit, now) for kit, fit in fitting[platform.slug]]
+        priced = sorted(
+            (p for p in picks if p.total_price is not None),
+            key=lambda p: (p.total_price, p.kits),
+        )
+        unpriced = [p for p in picks if p.total_price is None]
+        shown = (priced + unpriced)[:per_platform]
+        note = "" if shown else f"No kit in the catalog fits {platform.name} with {required_gb} GB."
+        result.append(PlatformPicks(platform.slug, platform.name, platform.all_channels,
+                                    platform, shown, note))  # fmt: skip
     return result
 
 
@@ -199,7 +252,7 @@ def kit_offers(*, kit: MemoryKit, now: datetime | None = None) -> list[dict]:
                 "price": offer.price if fresh else None,
                 "price_per_gb": offer.price_per_gb if fresh else None,
                 "as_of": offer.last_checked,
-                "outbound_url": "" if offer.is_sample else offer.outbound_url,
+                "outbound_url": offer.product_url,
                 "link_rel": offer.link_rel,
                 "price_label": offer.price_label,
                 "history_note": offer.history_note,
@@ -207,6 +260,16 @@ def kit_offers(*, kit: MemoryKit, now: datetime | None = None) -> list[dict]:
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """A point of the chart where the price changed (the first observation included)."""
+
+    when: datetime
+    price: Decimal
+    x: str
+    y: str
 
 
 @dataclass(frozen=True)
@@ -219,6 +282,7 @@ class Chart:
     first: datetime
     last: datetime
     count: int
+    changes: tuple[PriceChange, ...] = ()
 
 
 def price_history_chart(*, offer: Offer, width: int = 320, height: int = 80) -> Chart | None:
@@ -240,8 +304,178 @@ def price_history_chart(*, offer: Offer, width: int = 320, height: int = 80) -> 
     span_p = float(high - low) or 1.0
     pad = 4
     points = []
+    changes = []
+    previous: Decimal | None = None
     for when, price in snaps:
-        x = pad + (when - t0).total_seconds() / span_t * (width - 2 * pad)
-        y = height - pad - float(price - low) / span_p * (height - 2 * pad)
-        points.append(f"{x:.1f},{y:.1f}")
-    return Chart(width, height, " ".join(points), low, high, t0, t1, len(snaps))
+        x = f"{pad + (when - t0).total_seconds() / span_t * (width - 2 * pad):.1f}"
+        y = f"{height - pad - float(price - low) / span_p * (height - 2 * pad):.1f}"
+        points.append(f"{x},{y}")
+        if price != previous:
+            changes.append(PriceChange(when, price, x, y))
+        previous = price
+    return Chart(width, height, " ".join(points), low, high, t0, t1, len(snaps), tuple(changes))
+
+
+# ── What a build costs ──────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One priced part of a build: ``quantity`` x ``unit_price`` of ``name``."""
+
+    name: str
+    quantity: int
+    unit_price: Decimal
+    currency: str
+    price_label: str  # "sample price", "editor's price" or "" (a live price)
+    as_of: datetime | None
+    url: str  # the product link ("" when the source has none)
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class BuildCost:
+    """A build's price from the catalog: every part priced, in one currency."""
+
+    lines: tuple[CostLine, ...]
+    currency: str
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal(0))
+
+    @property
+    def is_sample(self) -> bool:
+        return any(line.price_label == "sample price" for line in self.lines)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels a shown total must carry ("sample price", "editor's price")."""
+        return tuple(dict.fromkeys(line.price_label for line in self.lines if line.price_label))
+
+    @property
+    def oldest(self) -> datetime | None:
+        dates = [line.as_of for line in self.lines if line.as_of]
+        return min(dates) if dates else None
+
+    def tokens_per_s_per_1000(self, tokens_per_s: float | None) -> float | None:
+        """Decode speed per 1,000 of the currency spent (None without a speed)."""
+        if not tokens_per_s or self.total <= 0:
+            return None
+        return tokens_per_s / float(self.total) * 1000
+
+
+def _priced(offers: Iterable[Offer], now: datetime) -> Offer | None:
+    """The cheapest offer with a fresh price (live before sample at equal price)."""
+    fresh = [o for o in offers if o.is_fresh(now)]
+    return min(fresh, key=lambda o: (o.price, o.is_sample), default=None)
+
+
+def _line(name: str, quantity: int, offer: Offer) -> CostLine:
+    assert offer.price is not None
+    return CostLine(
+        name=name,
+        quantity=quantity,
+        unit_price=offer.price,
+        currency=offer.currency,
+        price_label=offer.price_label,
+        as_of=offer.last_checked,
+        url=offer.product_url,
+    )
+
+
+class PriceBook:
+    """Every active component and kit with its listed offers, read once (two queries),
+    to price any number of builds: ``PriceBook().build_cost(build)``."""
+
+    def __init__(self, *, now: datetime | None = None) -> None:
+        self.now = now or timezone.now()
+        self.components = list(Component.objects.active().prefetch_related(_offers_prefetch()))
+        self.kits = list(MemoryKit.objects.active().prefetch_related(_offers_prefetch()))
+
+    def _component(
+        self, kind: str, profile_slug: str, memory_gb: float | None = None
+    ) -> tuple[Component, Offer] | None:
+        candidates = [
+            c
+            for c in self.components
+            if c.kind == kind
+            and c.profile_slug == profile_slug
+            and (memory_gb is None or c.memory_gb is None or c.memory_gb == memory_gb)
+        ]
+        best: tuple[Component, Offer] | None = None
+        for component in candidates:
+            offer = _priced(_active_offers(component), self.now)
+            if offer is not None and (best is None or offer.price < best[1].price):
+                best = (component, offer)
+        return best
+
+    def _dimms(self, build: Build) -> CostLine | None:
+        """The cheapest kits that make up the host's DIMMs (same count, size, type and
+        a rating at least the speed they run at)."""
+        setup = build.host.setup
+        if setup is None:
+            return None
+        dimms = setup.dimms
+        best: tuple[int, MemoryKit, Offer] | None = None
+        for kit in self.kits:
+            spec = kit_spec(kit)
+            if (
+                spec.ddr != setup.platform.ddr
+                or spec.dimm_type != setup.dimm_type
+                or spec.size_gb != dimms.size_gb
+                or spec.mt_s < setup.mt_s
+                or dimms.count % spec.count
+            ):
+                continue
+            offer = _priced(_active_offers(kit), self.now)
+            if offer is None:
+                continue
+            boxes = dimms.count // spec.count
+            if best is None or offer.price * boxes < best[2].price * best[0]:
+                best = (boxes, kit, offer)
+        if best is None:
+            return None
+        boxes, kit, offer = best
+        return _line(kit.title, boxes, offer)
+
+    def build_cost(self, build: Build) -> BuildCost | None:
+        """The build's price: the CPU and board of its platform, its DIMMs, its GPUs, or
+        the whole machine for a Mac, Strix Halo or DGX Spark. None when any part has no
+        fresh price in the catalog, or the parts are priced in different currencies."""
+        lines: list[CostLine] = []
+        platform = build.host.platform
+        if platform is not None:
+            for kind in (Component.Kind.CPU, Component.Kind.BOARD):
+                found = self._component(kind, platform.slug)
+                if found is None:
+                    return None
+                quantity = platform.sockets if kind == Component.Kind.CPU else 1
+                lines.append(_line(found[0].name, quantity, found[1]))
+            dimms = self._dimms(build)
+            if dimms is None:
+                return None
+            lines.append(dimms)
+        else:
+            host = build.host.profile
+            found = self._component(Component.Kind.SYSTEM, host.slug, host.memory_gb)
+            if found is None:
+                return None
+            lines.append(_line(found[0].name, 1, found[1]))
+        for group in build.gpus:
+            found = self._component(Component.Kind.GPU, group.profile.slug)
+            if found is None:
+                return None
+            lines.append(_line(found[0].name, group.count, found[1]))
+        currencies = {line.currency for line in lines}
+        if len(currencies) != 1:
+            return None
+        return BuildCost(tuple(lines), currencies.pop())
+
+
+def build_cost(build: Build, *, book: PriceBook | None = None) -> BuildCost | None:
+    """What ``build`` costs from the catalog's prices (see :meth:`PriceBook.build_cost`)."""
+    return (book or PriceBook()).build_cost(build)

@@ -25,6 +25,7 @@ from calculator.engine.quant import PRESETS
 from calculator.engine.types import EngineError
 from calculator.options import DEFAULTS, Problem
 from calculator.selectors import SIZE_BUCKETS
+from catalog import selectors as catalog_selectors
 from catalog.models import MemoryKit
 from front.presenters.labels import label
 
@@ -271,9 +272,31 @@ CAPACITY_CHOICES = [
 ECC_CHOICES = [("", "Any"), ("yes", "ECC"), ("no", "Non-ECC")]
 
 
-class KitFilterForm(forms.Form):
-    """GET filters for /kits/; every field optional, invalid input re-renders with errors."""
+KIT_SORTS = [
+    ("", "Capacity"),
+    ("price", "Price, lowest first"),
+    ("-price", "Price, highest first"),
+    ("per_gb", "Price per GB, lowest first"),
+    ("-per_gb", "Price per GB, highest first"),
+    ("-speed", "Speed, fastest first"),
+    ("speed", "Speed, slowest first"),
+]
+KIT_SIZES = [("", "Any"), *[(str(n), f"{n} modules") for n in (1, 2, 4, 8, 12, 16, 24)]]
+KIT_SPEEDS = [
+    ("", "Any"),
+    *[(str(n), f"{n} MT/s or faster") for n in (3200, 4800, 5600, 6000, 6400)],
+]
 
+
+def platform_choices() -> list[tuple[str, str]]:
+    return [("", "Any"), *[(p.slug, p.name) for p in catalog_selectors.platforms()]]
+
+
+class KitFilterForm(forms.Form):
+    """GET filters for /kits/; every field optional, invalid input re-renders with errors.
+    ``platform`` is a platform slug (the build picker's ``host=`` value is read as it)."""
+
+    platform = forms.ChoiceField(label="Fits my platform", choices=platform_choices, required=False)
     capacity = forms.TypedChoiceField(
         choices=CAPACITY_CHOICES, coerce=int, required=False, empty_value=None
     )
@@ -283,9 +306,19 @@ class KitFilterForm(forms.Form):
         required=False,
     )
     form_factor = forms.ChoiceField(
-        choices=[("", "Any"), *MemoryKit.FormFactor.choices], required=False
+        label="DIMM type", choices=[("", "Any"), *MemoryKit.FormFactor.choices], required=False
+    )
+    modules = forms.TypedChoiceField(
+        label="Kit size", choices=KIT_SIZES, coerce=int, required=False, empty_value=None
+    )
+    speed = forms.TypedChoiceField(
+        label="Speed", choices=KIT_SPEEDS, coerce=int, required=False, empty_value=None
     )
     ecc = forms.ChoiceField(label="ECC", choices=ECC_CHOICES, required=False)
+    max_price = forms.DecimalField(
+        label="Max price", required=False, min_value=Decimal("1"), max_value=Decimal("1000000"),
+        decimal_places=2,
+    )  # fmt: skip
     max_price_per_gb = forms.DecimalField(
         label="Max price per GB",
         required=False,
@@ -293,6 +326,7 @@ class KitFilterForm(forms.Form):
         max_value=Decimal("10000"),
         decimal_places=2,
     )
+    sort = forms.ChoiceField(label="Sort by", choices=KIT_SORTS, required=False)
 
     def filter(self, kits: QuerySet[MemoryKit]) -> QuerySet[MemoryKit]:
         data = self.cleaned_data
@@ -302,8 +336,14 @@ class KitFilterForm(forms.Form):
             kits = kits.filter(ddr_generation=data["ddr"])
         if data.get("form_factor"):
             kits = kits.filter(form_factor=data["form_factor"])
+        if data.get("modules"):
+            kits = kits.filter(module_count=data["modules"])
+        if data.get("speed"):
+            kits = kits.filter(speed_mts__gte=data["speed"])
         if data.get("ecc"):
             kits = kits.filter(ecc=data["ecc"] == "yes")
+        if data.get("max_price"):
+            kits = kits.filter(best_price__lte=data["max_price"])
         if data.get("max_price_per_gb"):
             kits = kits.with_price_per_gb_at_most(data["max_price_per_gb"])  # type: ignore[attr-defined]
         return kits

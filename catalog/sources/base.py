@@ -168,6 +168,8 @@ class PriceSource:
     accepts_manual_prices: ClassVar[bool] = False
     # False: offer links may be on any https host (the retailer's domain may be blank).
     requires_domain: ClassVar[bool] = True
+    # False: the source's links are not a retailer's product pages (the demo feed's).
+    links_to_product: ClassVar[bool] = True
 
     def __init__(
         self,

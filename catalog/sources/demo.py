@@ -24,3 +24,4 @@ class DemoFeedSource(FeedSource):
     is_live: ClassVar[bool] = False
     is_sample: ClassVar[bool] = True
     price_label: ClassVar[str] = "sample price"
+    links_to_product: ClassVar[bool] = False

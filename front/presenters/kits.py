@@ -1,26 +1,61 @@
-"""Memory kits next to models: the kits that hold a model, the models a kit runs, each
-with the decode speed the kit's platform channels give (the engine's bandwidth model)."""
+"""Memory kits next to models: the kits that hold a model, the models a kit runs.
+
+Every speed here is the engine's build placement (:func:`calculator.engine.placement.place`)
+on the build a kit makes: its platform host populated with the kit's DIMMs
+(:func:`calculator.engine.kits.kit_fit`), the same function and coefficients the speed
+table's preset builds go through, so a kit row and a speed-table row for the same machine
+show the same tokens/s."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from calculator import selectors as calculator_selectors
 from calculator import services
+from calculator.engine.build import Build, make_build, platform_host
 from calculator.engine.estimate import Options
-from calculator.engine.speed import plan
+from calculator.engine.footprint import Footprint
+from calculator.engine.hardware import machine_budget_bytes
+from calculator.engine.kits import KitFit
+from calculator.engine.placement import Placement, place
+from calculator.models import LlmModel
 from calculator.options import DEFAULTS
 from catalog.models import MemoryKit
-from catalog.selectors import KitPick, Platform, PlatformPicks
+from catalog.selectors import KitPick, PlatformPicks, kit_fits
 from catalog.selectors import kit_picks as select_picks
-from front.presenters.lists import RunRow, runs_in_budget
+from front import memo
 from front.presenters.model_page import Calculation
+
+
+def kit_build(fit: KitFit, hardware: services.HardwareSet) -> Build:
+    """The CPU-only build a kit makes on its platform (the kit's DIMMs, as many kits as
+    the channels take)."""
+    efficiency = hardware.efficiency[services.KIND_CLASS["cpu"]]
+    host = platform_host(fit.platform, efficiency, dimms=fit.dimms)
+    boxes = f"{fit.kits} x " if fit.kits > 1 else ""
+    name = f"{fit.platform.name} + {boxes}{fit.kit.count} x {fit.kit.size_gb} GB"
+    return make_build(host, slug=fit.platform.slug, name=name)
+
+
+def place_kit(
+    fit: KitFit, footprint: Footprint, options: Options, hardware: services.HardwareSet
+) -> Placement:
+    """A model's placement on the build a kit makes."""
+    return place(kit_build(fit, hardware), footprint, options, hardware.tuning)
+
+
+PICKS_PER_PLATFORM = 2  # a model page lists every platform; two kits each keep it short
 
 
 @dataclass(frozen=True)
 class KitRow:
     pick: KitPick
-    tokens_per_s: float | None  # this model on the platform's channels at the kit's speed
+    placement: Placement
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return self.placement.tokens_per_s
 
 
 @dataclass(frozen=True)
@@ -30,46 +65,71 @@ class PlatformRows:
 
 
 def kit_picks(calc: Calculation, hardware: services.HardwareSet) -> tuple[PlatformRows, ...]:
-    """The "memory allocation sizer": cheapest kits that hold the recommended RAM, each with
-    the decode speed its platform's channels give this model."""
+    """The "memory allocation sizer": per platform that has one, the cheapest kits that
+    fit it and hold the recommended RAM, each placed as a build."""
     required = calc.estimate.recommended_ram_gb
-    if required is None:
+    if required is None or services.KIND_CLASS["cpu"] not in hardware.efficiency:
         return ()
-    platforms = []
-    for platform in select_picks(required_gb=required):
-        rows = []
-        for pick in platform.picks:
-            machine = services.custom_hardware(
-                hardware,
-                memory_gb=float(pick.kit.capacity_gb),
-                bandwidth_gbps=float(pick.bandwidth_gbps),
-                kind="cpu",
-            )
-            speed = plan(machine, calc.estimate.footprint, host=machine)
-            rows.append(KitRow(pick, speed.tokens_per_s))
-        platforms.append(PlatformRows(platform, tuple(rows)))
-    return tuple(platforms)
+    groups = []
+    for platform in select_picks(required_gb=required, per_platform=PICKS_PER_PLATFORM):
+        if not platform.picks:
+            continue
+        rows = tuple(
+            KitRow(pick, place_kit(pick.fit, calc.estimate.footprint, calc.options, hardware))
+            for pick in platform.picks
+        )
+        groups.append(PlatformRows(platform, rows))
+    return tuple(groups)
+
+
+# --- the models a kit runs ---------------------------------------------------------------
+
+STATUS_LABELS = {"fits": "Fits", "partial": "Tight", "nofit": "Does not fit"}
+
+
+@dataclass(frozen=True)
+class KitRun:
+    model: LlmModel
+    quant: str | None
+    total_bytes: int | None
+    speed: Placement | None  # named as in includes/run_table.html
+    status: str  # fits / partial / nofit
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.status]
 
 
 @dataclass(frozen=True)
 class KitRuns:
-    runs: list[RunRow]
+    runs: list[KitRun]
     options: Options  # the options every row is sized at
-    channels: int | None  # memory channels the kit fills on its platform
+    fit: KitFit | None  # the platform the rows are placed on
+    fits: tuple[KitFit, ...]  # every platform the kit fits
 
 
-def models_on_kit(kit: MemoryKit, platform: Platform | None) -> KitRuns:
-    """Every model with the best quant that fits this kit's capacity, at the default
-    options, and its speed on the channels the kit fills at its rated speed."""
+def _run(model: LlmModel, build: Build, options: Options, hardware: services.HardwareSet) -> KitRun:
+    arch = services.architecture_of(model)
+    quant = memo.best(arch, options, machine_budget_bytes(build.memory_gb))
+    if quant is None:
+        return KitRun(model, None, None, None, "nofit")
+    sized = replace(options, quant=quant)
+    placement = services.estimate_on_builds(arch, sized, hardware, builds=[build]).placements[0]
+    status = "fits" if placement.fits else "partial" if placement.runs else "nofit"
+    return KitRun(model, quant, memo.total(arch, sized), placement, status)
+
+
+def models_on_kit(kit: MemoryKit, models: Iterable[LlmModel] | None = None) -> KitRuns:
+    """Every model with the best quant that fits this kit's build on the first platform
+    it fits, at the default options, placed on that build."""
+    fits = tuple(kit_fits(kit))
     hardware = services.hardware_set()
-    if platform is None or "cpu" not in hardware.efficiency_by_kind:
-        return KitRuns([], DEFAULTS, None)
-    channels = min(platform.channels, kit.module_count)
-    machine = services.custom_hardware(
-        hardware,
-        memory_gb=float(kit.capacity_gb),
-        bandwidth_gbps=channels * kit.speed_mts * 8 / 1000,
-        kind="cpu",
-    )
-    runs = runs_in_budget(calculator_selectors.models(), machine, hardware, DEFAULTS)
-    return KitRuns(runs, DEFAULTS, channels)
+    if not fits or services.KIND_CLASS["cpu"] not in hardware.efficiency:
+        return KitRuns([], DEFAULTS, None, fits)
+    fit = fits[0]
+    build = kit_build(fit, hardware)
+    chosen = calculator_selectors.models() if models is None else models
+    runs = [_run(m, build, DEFAULTS, hardware) for m in chosen]
+    order = {"fits": 0, "partial": 1, "nofit": 2}
+    runs.sort(key=lambda r: (order[r.status], -r.model.total_params))
+    return KitRuns(runs, DEFAULTS, fit, fits)

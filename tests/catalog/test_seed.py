@@ -109,7 +109,7 @@ def test_components_cover_platforms_gpus_and_systems_with_engine_slugs():
     seeding.catalog_seed()
     kinds = set(Component.objects.values_list("kind", flat=True))
     assert {"cpu", "board", "gpu", "system"} <= kinds
-    for slug in ("rtx-4090", "dgx-spark", "strix-halo-395-128", "sp5-epyc-9005-turin"):
+    for slug in ("rtx-4090", "dgx-spark", "strix-halo-395-128", "sp5-epyc-9005-1p"):
         assert Component.objects.filter(profile_slug=slug).exists(), slug
     assert all(c.source_url.startswith("https://") for c in Component.objects.all())
 

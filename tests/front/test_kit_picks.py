@@ -43,3 +43,8 @@ def test_each_pick_shows_the_engine_speed_on_its_platform_channels(client, kits)
 def test_affiliate_disclosure_accompanies_the_offers(client, kits):
     html = r1_page(client).content.decode().lower()
     assert "affiliate" in html
+
+
+def test_each_platform_links_to_the_kit_list_filtered_to_it(client, kits):
+    html = r1_page(client).content.decode()
+    assert f"{reverse('catalog:kit-list')}?platform=sp5-epyc-9004-1p" in html

@@ -1,0 +1,58 @@
+"""Build prices next to speeds: the catalog's :class:`~catalog.selectors.BuildCost` of
+each placed build, tokens/s per 1,000 of the currency, and the cost function the engine's
+:func:`~calculator.engine.verdict.build_verdict` ranks builds by."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from calculator.engine.build import Build
+from calculator.engine.placement import Placement
+from calculator.engine.verdict import CostFn
+from catalog.selectors import BuildCost, PriceBook
+
+
+@dataclass(frozen=True)
+class CostedPlacement:
+    placement: Placement
+    cost: BuildCost | None  # None: a part has no fresh price in the catalog
+
+    @property
+    def tokens_per_s_per_1000(self) -> float | None:
+        if self.cost is None:
+            return None
+        return self.cost.tokens_per_s_per_1000(self.placement.tokens_per_s)
+
+
+def cost_function(book: PriceBook) -> CostFn:
+    """``build_verdict(..., cost=cost_function(book))``: a build's catalog total; builds
+    without a full price rank after every priced one."""
+
+    def cost(build: Build) -> float:
+        priced = book.build_cost(build)
+        return math.inf if priced is None else float(priced.total)
+
+    return cost
+
+
+def costed(placements: Iterable[Placement], book: PriceBook) -> tuple[CostedPlacement, ...]:
+    return tuple(CostedPlacement(p, book.build_cost(p.build)) for p in placements)
+
+
+def cheapest_at(
+    placements: Sequence[Placement], min_tokens_per_s: float, book: PriceBook
+) -> tuple[CostedPlacement, ...]:
+    """Per kind of build (GPU rig, Mac, CPU platform...), the cheapest priced build that
+    runs the model comfortably at ``min_tokens_per_s`` or more; cheapest first."""
+    best: dict[str, CostedPlacement] = {}
+    for row in costed(placements, book):
+        p = row.placement
+        if row.cost is None or not p.fits or (p.tokens_per_s or 0.0) < min_tokens_per_s:
+            continue
+        kind = p.build.kind_label
+        held = best.get(kind)
+        if held is None or (held.cost is not None and row.cost.total < held.cost.total):
+            best[kind] = row
+    return tuple(sorted(best.values(), key=lambda r: r.cost.total if r.cost else 0))
