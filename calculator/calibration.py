@@ -255,6 +255,7 @@ class PrefillFit:
     rows: int  # dense fit rows
     moe_us: dict[str, float] = field(default_factory=dict)  # backend -> routing µs
     moe_rows: dict[str, int] = field(default_factory=dict)  # backend -> MoE fit rows
+    class_sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fit rows' sources
 
 
 def effective_tflops(arch: Architecture, record: Mapping[str, str]) -> float:
@@ -277,6 +278,7 @@ def fit_prefill(
     from the dense ``fit`` rows; then, with those rates, each backend's MoE routing time
     from its MoE ``fit`` rows (grid, least squared log error)."""
     ratios: dict[str, list[float]] = {}
+    sources: dict[str, set[str]] = {}
     measured: dict[str, list[float]] = {}
     moe_cases: dict[str, list[tuple[Architecture, str, Mapping[str, str]]]] = {}
     rows = 0
@@ -291,6 +293,7 @@ def fit_prefill(
         rate = effective_tflops(arch, r)
         if hw.fp16_tflops:
             ratios.setdefault(prefill_class[hw.slug], []).append(rate / hw.fp16_tflops)
+            sources.setdefault(prefill_class[hw.slug], set()).add(r["source"])
         else:
             measured.setdefault(hw.slug, []).append(rate)
     class_eta = {k: round(statistics.geometric_mean(v), 3) for k, v in ratios.items()}
@@ -313,7 +316,8 @@ def fit_prefill(
 
         moe_us[backend] = min(MOE_US_GRID, key=loss)
     return PrefillFit(class_eta, tflops, rows, moe_us,
-                      {k: len(v) for k, v in sorted(moe_cases.items())})  # fmt: skip
+                      {k: len(v) for k, v in sorted(moe_cases.items())},
+                      {k: tuple(sorted(v)) for k, v in sources.items()})  # fmt: skip
 
 
 # --- the data files as engine values (the command and the engine bench share this) -----

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from calculator.engine import quant
 from calculator.engine.hardware import GB
@@ -40,6 +40,17 @@ def _selectable(files: list[GgufFile]) -> dict[str, GgufFile]:
         if gguf.total_bytes and not quant.is_standard(gguf.label):
             chosen.setdefault(gguf.label, gguf)
     return chosen
+
+
+def file_path(model: LlmModel, label: str, files: list[GgufFile] | None = None) -> str:
+    """The repository path of the model's listed file for ``label`` (the first part of a
+    split file; the first repository in the editors' order), or "" when none is listed:
+    what a command loads for a preset or release type the model's repositories publish."""
+    label = quant.validate_label(label)
+    for gguf in model_files(model) if files is None else files:
+        if gguf.label == label:
+            return str(gguf.path)
+    return ""
 
 
 def published_labels(model: LlmModel, files: list[GgufFile] | None = None) -> list[str]:
@@ -98,7 +109,7 @@ def file_weights(arch: Architecture, gguf: GgufFile) -> PublishedWeights:
             f"is split between experts and the rest like {template}, the preset closest in "
             "size."
         )
-    return PublishedWeights(gguf, weights, note)
+    return PublishedWeights(gguf, replace(weights, file=gguf.path), note)
 
 
 def resolve_quant(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from calculator import services
+from calculator.engine import context as context_limits
 from calculator.engine.estimate import Estimate, Options
 from calculator.engine.fit import best_quant, ladder, total_bytes
 from calculator.engine.hardware import GIB, OS_RESERVE_BYTES, PLANNING_FILL, machine_budget_bytes
@@ -330,13 +331,15 @@ def _attention_note(arch: Architecture) -> str:
 def context_answer(c: _Ctx) -> QA:
     b, name, arch = _Builder(), c.model_name, c.arch
     quant = DEFAULT_QUANT
-    points = [n for n in CONTEXT_POINTS if n < arch.n_ctx_train] + [arch.n_ctx_train]
+    lim = context_limits.limits(arch)  # the documented context (Qwen3: 131,072 with YaRN)
+    full = lim.extended
+    points = [n for n in CONTEXT_POINTS if n < full] + [full]
     rows = []
     for n in points:
         e = c.estimate(quant, n)
         q = {"quant": quant, "context": n, "kv_type": "f16"}
         label = b.fig("context", n, ctx(n), context=n)
-        if n == arch.n_ctx_train:
+        if n == full:
             label = f"the full {label} ({b.fig('context_length', n, f'{n:,} tokens')})"
         rows.append(
             f"at {label} the KV cache is "
@@ -348,6 +351,13 @@ def context_answer(c: _Ctx) -> QA:
         "Context length sets the size of the KV cache (the keys and values kept for every "
         f"token in the conversation); the weights stay the same. For {name} at {quant}, "
         f"{_join(rows, 'and')}.",
+        (
+            f"{name} runs {lim.native:,} tokens natively; past that llama.cpp needs "
+            f"{lim.method} rope scaling (factor {lim.factor:g}, as the model card documents), "
+            f"which the commands here add: {' '.join(context_limits.rope_flags(arch, full))}."
+            if lim.extended > lim.native and lim.factor is not None
+            else ""
+        ),
         _attention_note(arch),
         " ".join(arch.notes),
     ]

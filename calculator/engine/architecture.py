@@ -1062,7 +1062,7 @@ def _qwen3_next(c: _Cfg) -> Architecture:
                 b.linear("ssm_beta", n_embd, v_heads, il)
                 b.linear("ssm_alpha", n_embd, v_heads, il)
             else:
-                b.linear("ssm_beta_alpha", n_embd, 2 * v_heads, il)
+                b.linear("ssm_ba", n_embd, 2 * v_heads, il)  # LLM_TENSOR_SSM_BETA_ALPHA
             b.add("ssm_conv1d.weight", conv_kernel, conv_dim, layer=il)
             b.add("ssm_dt.bias", v_heads, layer=il)
             b.add("ssm_a", v_heads, layer=il)

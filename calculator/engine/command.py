@@ -22,7 +22,9 @@ def llama_cpp_command(
 ) -> str:
     """``cpu_moe_layers`` is the value of ``--n-cpu-moe`` (layers counted from 0, dense
     layers included); ``rope_flags`` the rope scaling a context past the native one needs
-    (:func:`calculator.engine.context.rope_flags`)."""
+    (:func:`calculator.engine.context.rope_flags`). ``model_file`` is the published GGUF
+    to load, as its repository path (llama.cpp opens the other parts of a split file from
+    the first); without one the command names a placeholder, ``model-<quant>.gguf``."""
     parts = ["llama-server", "-m", model_file or f"model-{options.quant}.gguf"]
     parts += ["-c", str(options.context * options.parallel)]
     parts += list(rope_flags)

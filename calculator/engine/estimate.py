@@ -74,7 +74,10 @@ class Estimate:
     @property
     def llama_cpp_command(self) -> str:
         return llama_cpp_command(
-            self.options, gpu_layers=None, rope_flags=self.footprint.rope_flags
+            self.options,
+            gpu_layers=None,
+            model_file=self.footprint.model_file,
+            rope_flags=self.footprint.rope_flags,
         )
 
     @property
@@ -123,14 +126,16 @@ def estimate(
     extra_gpu_ms: float = 0.0,
     link_efficiency: float = 1.0,
     weights: quant.WeightsBreakdown | None = None,
+    model_file: str = "",
 ) -> Estimate:
     """Size ``arch`` under ``options`` and plan it on every profile in ``hardware``.
 
     GPUs that cannot hold the model borrow ``host``'s system RAM (a desktop by
     default: the first CPU profile given). ``weights``: a published file's own
-    weights instead of the preset's prediction (see :func:`footprint`).
+    weights instead of the preset's prediction; ``model_file``: the published file the
+    commands load (both: see :func:`footprint`).
     """
-    weights, kv, fp = footprint(arch, options, weights)
+    weights, kv, fp = footprint(arch, options, weights, model_file=model_file)
     mem = memory(fp)
     if host is None:
         host = next((hw for hw in hardware if _is_system_host(hw)), None)
@@ -153,12 +158,16 @@ def _is_system_host(hw: HardwareProfile) -> bool:
     return hw.device.host_mode == "cpu" and not hw.device.accelerator
 
 
-def speed_command(options: Options, speed: SpeedEstimate) -> str:
-    """The ``llama-server`` line of one planned profile."""
+def speed_command(options: Options, speed: SpeedEstimate, model_file: str = "") -> str:
+    """The ``llama-server`` line of one planned profile (its placement names the file the
+    estimate was given; ``model_file`` names it when there is no placement)."""
     if speed.llama_cpp_command:
         return speed.llama_cpp_command
     return llama_cpp_command(
-        options, gpu_layers=speed.gpu_layers, cpu_moe_layers=speed.cpu_moe_layers
+        options,
+        gpu_layers=speed.gpu_layers,
+        cpu_moe_layers=speed.cpu_moe_layers,
+        model_file=model_file,
     )
 
 
@@ -181,10 +190,11 @@ def estimate_builds(
     *,
     tuning: Tuning | None = None,
     weights: quant.WeightsBreakdown | None = None,
+    model_file: str = "",
 ) -> BuildsEstimate:
-    """Size ``arch`` under ``options`` (``weights``: a published file's, see
-    :func:`footprint`) and place it on every build, fastest first."""
-    est = estimate(arch, options, weights=weights)
+    """Size ``arch`` under ``options`` (``weights``, ``model_file``: a published file's,
+    see :func:`footprint`) and place it on every build, fastest first."""
+    est = estimate(arch, options, weights=weights, model_file=model_file)
     tuning = tuning or Tuning()
     placed = [place(b, est.footprint, options, tuning) for b in builds]
     return BuildsEstimate(est, tuple(sorted(placed, key=_speed_key)))

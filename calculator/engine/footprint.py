@@ -32,6 +32,7 @@ class Footprint:
     prefill: PrefillCost | None = None  # FLOPs per prompt token (None: not known)
     context: int = 0  # tokens of context the footprint was sized for
     rope_flags: tuple[str, ...] = ()  # llama.cpp flags this context needs (context.rope_flags)
+    model_file: str = ""  # the GGUF the commands load ("": model-<quant>.gguf)
 
     @property
     def is_moe(self) -> bool:
@@ -63,7 +64,11 @@ def _first_moe_layer(arch: Architecture) -> int:
 
 
 def footprint(
-    arch: Architecture, options: Options, weights: quant.WeightsBreakdown | None = None
+    arch: Architecture,
+    options: Options,
+    weights: quant.WeightsBreakdown | None = None,
+    *,
+    model_file: str = "",
 ) -> tuple[quant.WeightsBreakdown, KvCache, Footprint]:
     """Weights, KV cache and the footprint of ``arch`` under ``options``.
 
@@ -71,6 +76,8 @@ def footprint(
     ``options.quant``; see :func:`calculator.engine.quant.measured_breakdown` and
     :func:`~calculator.engine.quant.scaled_breakdown`) instead of the preset's
     prediction. KV cache, buffers and bytes read per token follow from it as usual.
+    ``model_file``: the published GGUF the commands load (a path in its repository, the
+    first part of a split file); by default the file ``weights`` came from, if any.
     """
     options.validate()
     if weights is None:
@@ -96,5 +103,6 @@ def footprint(
         prefill=prefill_cost(arch),
         context=options.context,
         rope_flags=context_limits.rope_flags(arch, options.context),
+        model_file=model_file or weights.file,
     )
     return weights, kv, fp

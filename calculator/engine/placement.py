@@ -304,6 +304,7 @@ def _command(build: Build, lay: _Layout, fp: Footprint, options: Options) -> str
         all_experts_on_cpu=all_cpu,
         tensor_split=split,
         rope_flags=fp.rope_flags,
+        model_file=fp.model_file,
     )
 
 

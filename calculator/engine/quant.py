@@ -906,7 +906,9 @@ class WeightsBreakdown:
     ``layer_bytes[i]`` covers the tensors named ``blk.i.*``; token_embd, output and
     output_norm sit outside the layers. ``output_bytes`` is 0 when the output shares
     token_embd. ``expert_bytes`` counts routed experts (``*_exps``), which MoE offload
-    plans keep in system RAM.
+    plans keep in system RAM. ``file`` is the published GGUF these bytes are, as a
+    repository path (the first part of a split file), so commands can name it; empty for
+    a prediction.
     """
 
     preset: str
@@ -918,6 +920,7 @@ class WeightsBreakdown:
     token_embd_bytes: int
     output_bytes: int
     layer_bytes: tuple[int, ...]
+    file: str = ""
 
     @property
     def bits_per_weight(self) -> float:

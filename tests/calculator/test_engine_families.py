@@ -234,7 +234,7 @@ def test_qwen35_splits_beta_and_alpha_and_keeps_one_mtp_layer():
     assert arch.gguf_arch == "qwen35moe"
     assert {"blk.0.ssm_beta.weight", "blk.0.ssm_alpha.weight", "blk.0.attn_qkv.weight",
             "blk.0.attn_gate.weight", "blk.8.nextn.eh_proj.weight"} <= names  # fmt: skip
-    assert "blk.0.ssm_beta_alpha.weight" not in names
+    assert "blk.0.ssm_ba.weight" not in names  # Qwen3-Next's fused beta/alpha
     assert [layer.kind for layer in arch.kv_layers] == (["recurrent"] * 3 + ["full"]) * 2
 
 

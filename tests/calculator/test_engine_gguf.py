@@ -35,9 +35,11 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "calculator" / "data" / "mode
 
 # Tensor names llama.cpp registered after the gguf release on PyPI: present in the
 # gguf-py of ggml-org/llama.cpp 0c1e57098 (gguf-py/gguf/constants.py, MODEL_TENSORS)
-# and loaded by src/models/qwen35.cpp / qwen35moe.cpp / nemotron-h.cpp there.
+# and loaded by src/models/qwen35.cpp / qwen35moe.cpp / nemotron-h.cpp there. Qwen3-Next's
+# multi-token-prediction layer: conversion/qwen.py ``Qwen3NextModel(_QwenMtpMixin, ...)``
+# there (see calculator/engine/architecture.py ``_qwen3_next``).
 NEWER_THAN_PYPI = {
-    ("qwen35", "nextn"), ("qwen35moe", "nextn"),
+    ("qwen3next", "nextn"), ("qwen35", "nextn"), ("qwen35moe", "nextn"),
     ("nemotron_h_moe", "nextn"), ("nemotron_h_moe", "post_attention_norm"),
 }  # fmt: skip
 

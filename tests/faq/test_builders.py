@@ -5,6 +5,7 @@ import re
 import pytest
 
 from calculator import services
+from calculator.engine import context
 from calculator.engine.estimate import Options
 from calculator.engine.fit import best_quant
 from calculator.engine.hardware import machine_budget_bytes
@@ -24,8 +25,8 @@ def engine_value(arch, hardware, fig: Figure):
         return arch.total_params
     if metric == "active_params":
         return arch.active_params
-    if metric == "context_length":
-        return arch.n_ctx_train
+    if metric == "context_length":  # the documented context, rope scaling included
+        return context.limits(arch).extended
     if metric == "native_bytes":
         return native_weights_bytes(arch)
     if metric == "weights_bytes":
@@ -210,3 +211,13 @@ def test_general_faq_states_no_model_figures():
 @pytest.mark.parametrize("key", ["quantization", "kv-cache", "bandwidth", "memory-types"])
 def test_general_faq_covers_the_basics(key):
     assert key in {qa.key for qa in builders.general_faq()}
+
+
+def test_qwen3_full_context_is_the_documented_131072_with_the_yarn_flags(hardware):
+    model = services.find_model("qwen3-30b-a3b")
+    qa = _answer(builders.generated_faq(model, hardware), "context")
+    full = next(f for f in qa.figures if f.metric == "context_length")
+    assert full.value == 131072  # the model card's YaRN context, not the config's 40,960
+    assert "131,072 tokens" in qa.answer
+    assert "32,768 tokens natively" in qa.answer
+    assert "--rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 32768" in qa.answer

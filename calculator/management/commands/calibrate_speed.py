@@ -58,7 +58,9 @@ class Command(BaseCommand):
             hardware["efficiency"][services.MULTI_GPU_KEY] = {
                 "eta": 1.0,
                 "overhead_ms": multi.value,
-                "sources": ["github:XiongjieDai/GPU-Benchmarks-on-LLM-Inference README.md"],
+                "sources": [
+                    "https://github.com/XiongjieDai/GPU-Benchmarks-on-LLM-Inference/blob/HEAD/README.md"
+                ],
                 "derivation": (
                     f"overhead_ms = time per token added by each GPU after the first in a "
                     f"layer split, fitted (grid, log error) to the {multi.rows} 'fit' multi-GPU "
@@ -131,6 +133,7 @@ class Command(BaseCommand):
             hardware["prefill"] = {
                 key: {
                     "eta": eta,
+                    "sources": list(pre.class_sources.get(key, ())),
                     "derivation": (
                         "Geometric mean of effective TFLOPS / vendor dense FP16 TFLOPS over "
                         "this class's 'fit' rows of calculator/data/reference/prefill_speeds.csv "
