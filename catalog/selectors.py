@@ -330,6 +330,7 @@ class CostLine:
     price_label: str  # "sample price", "editor's price" or "" (a live price)
     as_of: datetime | None
     url: str  # the product link ("" when the source has none)
+    is_fresh: bool = True  # False: the last price seen, older than the retailer's window
 
     @property
     def total(self) -> Decimal:
@@ -357,6 +358,11 @@ class BuildCost:
         return tuple(dict.fromkeys(line.price_label for line in self.lines if line.price_label))
 
     @property
+    def is_fresh(self) -> bool:
+        """Every part at a fresh price (else the total is "last known", dated)."""
+        return all(line.is_fresh for line in self.lines)
+
+    @property
     def oldest(self) -> datetime | None:
         dates = [line.as_of for line in self.lines if line.as_of]
         return min(dates) if dates else None
@@ -368,13 +374,18 @@ class BuildCost:
         return tokens_per_s / float(self.total) * 1000
 
 
-def _priced(offers: Iterable[Offer], now: datetime) -> Offer | None:
-    """The cheapest offer with a fresh price (live before sample at equal price)."""
+def _priced(offers: Iterable[Offer], now: datetime, *, last_known: bool) -> Offer | None:
+    """The cheapest offer with a fresh price (live before sample at equal price); with
+    ``last_known``, when none is fresh, the most recently checked priced offer."""
+    offers = list(offers)
     fresh = [o for o in offers if o.is_fresh(now)]
-    return min(fresh, key=lambda o: (o.price, o.is_sample), default=None)
+    if fresh or not last_known:
+        return min(fresh, key=lambda o: (o.price, o.is_sample), default=None)
+    seen = [o for o in offers if o.price is not None and o.last_checked is not None]
+    return max(seen, key=lambda o: (o.last_checked, -o.price), default=None)
 
 
-def _line(name: str, quantity: int, offer: Offer) -> CostLine:
+def _line(name: str, quantity: int, offer: Offer, now: datetime) -> CostLine:
     assert offer.price is not None
     return CostLine(
         name=name,
@@ -384,15 +395,21 @@ def _line(name: str, quantity: int, offer: Offer) -> CostLine:
         price_label=offer.price_label,
         as_of=offer.last_checked,
         url=offer.product_url,
+        is_fresh=offer.is_fresh(now),
     )
 
 
 class PriceBook:
     """Every active component and kit with its listed offers, read once (two queries),
-    to price any number of builds: ``PriceBook().build_cost(build)``."""
+    to price any number of builds: ``PriceBook().build_cost(build)``.
 
-    def __init__(self, *, now: datetime | None = None) -> None:
+    ``last_known``: a part without a fresh price is priced at the last price seen (its
+    line and the total say ``is_fresh=False`` and carry the date), so a verdict can say
+    "about $X at prices last seen on <date>" rather than nothing."""
+
+    def __init__(self, *, now: datetime | None = None, last_known: bool = False) -> None:
         self.now = now or timezone.now()
+        self.last_known = last_known
         self.components = list(Component.objects.active().prefetch_related(_offers_prefetch()))
         self.kits = list(MemoryKit.objects.active().prefetch_related(_offers_prefetch()))
 
@@ -408,7 +425,7 @@ class PriceBook:
         ]
         best: tuple[Component, Offer] | None = None
         for component in candidates:
-            offer = _priced(_active_offers(component), self.now)
+            offer = _priced(_active_offers(component), self.now, last_known=self.last_known)
             if offer is not None and (best is None or offer.price < best[1].price):
                 best = (component, offer)
         return best
@@ -431,7 +448,7 @@ class PriceBook:
                 or dimms.count % spec.count
             ):
                 continue
-            offer = _priced(_active_offers(kit), self.now)
+            offer = _priced(_active_offers(kit), self.now, last_known=self.last_known)
             if offer is None:
                 continue
             boxes = dimms.count // spec.count
@@ -440,12 +457,12 @@ class PriceBook:
         if best is None:
             return None
         boxes, kit, offer = best
-        return _line(kit.title, boxes, offer)
+        return _line(kit.title, boxes, offer, self.now)
 
     def build_cost(self, build: Build) -> BuildCost | None:
         """The build's price: the CPU and board of its platform, its DIMMs, its GPUs, or
         the whole machine for a Mac, Strix Halo or DGX Spark. None when any part has no
-        fresh price in the catalog, or the parts are priced in different currencies."""
+        fresh price in the catalog (no price at all, with ``last_known``), or the parts are priced in different currencies."""
         lines: list[CostLine] = []
         platform = build.host.platform
         if platform is not None:
@@ -454,7 +471,7 @@ class PriceBook:
                 if found is None:
                     return None
                 quantity = platform.sockets if kind == Component.Kind.CPU else 1
-                lines.append(_line(found[0].name, quantity, found[1]))
+                lines.append(_line(found[0].name, quantity, found[1], self.now))
             dimms = self._dimms(build)
             if dimms is None:
                 return None
@@ -464,12 +481,12 @@ class PriceBook:
             found = self._component(Component.Kind.SYSTEM, host.slug, host.memory_gb)
             if found is None:
                 return None
-            lines.append(_line(found[0].name, 1, found[1]))
+            lines.append(_line(found[0].name, 1, found[1], self.now))
         for group in build.gpus:
             found = self._component(Component.Kind.GPU, group.profile.slug)
             if found is None:
                 return None
-            lines.append(_line(found[0].name, group.count, found[1]))
+            lines.append(_line(found[0].name, group.count, found[1], self.now))
         currencies = {line.currency for line in lines}
         if len(currencies) != 1:
             return None

@@ -141,3 +141,15 @@ def test_the_verdict_ranks_builds_of_a_kind_by_their_catalog_price(hardware):
         row.placement.tokens_per_s / float(row.cost.total) * 1000
     )
     assert len(costed(from_options.placements, book)) == 2
+
+
+def test_a_stale_price_prices_nothing_unless_the_last_known_price_is_asked_for(hardware):
+    manual = RetailerFactory(source_kind=Retailer.SourceKind.MANUAL, domain="")
+    seen = timezone.now() - timedelta(days=400)
+    priced_component(Component.Kind.SYSTEM, "dgx-spark", "3999.00", memory_gb=128,
+                     retailer=manual, last_checked=seen)  # fmt: skip
+    spark = preset("dgx-spark", hardware)
+    assert build_cost(spark) is None
+    cost = build_cost(spark, book=PriceBook(last_known=True))
+    assert cost.total == Decimal("3999.00")
+    assert not cost.is_fresh and cost.oldest == seen
