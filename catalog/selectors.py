@@ -462,7 +462,8 @@ class PriceBook:
     def build_cost(self, build: Build) -> BuildCost | None:
         """The build's price: the CPU and board of its platform, its DIMMs, its GPUs, or
         the whole machine for a Mac, Strix Halo or DGX Spark. None when any part has no
-        fresh price in the catalog (no price at all, with ``last_known``), or the parts are priced in different currencies."""
+        fresh price in the catalog (no price at all, with ``last_known``), or the parts
+        are priced in different currencies."""
         lines: list[CostLine] = []
         platform = build.host.platform
         if platform is not None:
