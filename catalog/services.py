@@ -25,7 +25,6 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from catalog import sanity
-from catalog.broker import BROKER_ERRORS, broker_error
 from catalog.models import (
     SNAPSHOT_HEARTBEAT,
     Component,
@@ -47,6 +46,7 @@ from catalog.sources import (
     TransientSourceError,
 )
 from catalog.sources.base import MAX_PRICE
+from config.broker import BROKER_ERRORS, broker_available, unavailable_reason
 from config.celery import app
 
 log = logging.getLogger(__name__)
@@ -674,7 +674,7 @@ def price_sync_request(*, retailer_ids: list[int], requested_by: Any = None) -> 
     retailers = list(Retailer.objects.filter(pk__in=retailer_ids).order_by("name"))
     syncing = [r.pk for r in retailers if r.source.syncs]
     not_syncing = [r.name for r in retailers if not r.source.syncs]
-    error = broker_error(timeout=1.0) if syncing else ""
+    error = unavailable_reason() if syncing and not broker_available() else ""
     queued: list[SyncRun] = []
     here = syncing
     if syncing and not error:

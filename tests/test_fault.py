@@ -102,6 +102,19 @@ def test_sync_request_is_refused_gracefully_with_the_broker_down(admin_client, d
     assert any("Could not queue" in m for m in messages), messages
 
 
+def test_sync_request_asks_the_one_broker_check_and_says_why_it_ran_here(db, settings):
+    # A broker that answers, switched off by the setting `make run` sets without Redis:
+    # "Sync prices now" follows config.broker's answer, not a probe of its own.
+    settings.CELERY_BROKER_AVAILABLE = False
+    retailer = RetailerFactory(
+        name="Feed shop", source_settings={"url": "http://127.0.0.1:1/feed.json"}
+    )
+    result = catalog_services.price_sync_request(retailer_ids=[retailer.pk])
+    [run] = result.ran_here
+    assert result.queued == [] and run.runner == "in_process"
+    assert result.broker_error == "switched off by CELERY_BROKER_AVAILABLE=0"
+
+
 # --- the fail-soft cache on its own ----------------------------------------------------------
 
 
