@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -278,7 +278,12 @@ class SyncOutcome:
     retry_after: float | None = None
 
 
-def _match(item: PriceItem) -> dict[str, MemoryKit | Component] | None:
+class _Target(TypedDict, total=False):
+    kit: MemoryKit
+    component: Component
+
+
+def _match(item: PriceItem) -> _Target | None:
     """Attach an unknown feed item by part number (kit, then component), else by slug."""
     if item.mpn:
         kits = list(MemoryKit.objects.filter(mpn__iexact=item.mpn)[:2])
