@@ -58,6 +58,11 @@ browser:
 worker: install
 	$(DEV) $(BIN)/celery -A config worker --beat --loglevel=INFO
 
+## Celery beat alone: the price-sync schedule (needs Redis at REDIS_URL). Run it once in a
+## deployment, or use `make worker`, which embeds it.
+beat: install
+	$(DEV) $(BIN)/celery -A config beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
+
 ## Production server: granian (config/serve.py) + WhiteNoise, settings from the environment
 ## (README "Running in production"). Run `manage.py migrate` once per deploy, not here.
 BIND        ?= 0.0.0.0:8000
@@ -77,11 +82,17 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/slow_clients.py
 
-## ruff, then the import contracts in pyproject.toml (dependencies point one way)
+## Every check CI runs: the pre-commit hooks over all tracked files (ruff check and format,
+## django-upgrade for 5.2, djlint on templates; run from .venv, nothing downloaded), the
+## import contracts in pyproject.toml (dependencies point one way), then mypy.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/lint-imports --no-cache
+	$(MAKE) --no-print-directory typecheck
+
+## mypy with django-stubs: strict on calculator/engine/, default elsewhere (pyproject.toml)
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -64,7 +64,7 @@ def test_a_direct_loopback_client_sees_targets_errors_and_timings(db, healthy, s
 
 
 def test_a_loopback_peer_relaying_for_someone_else_gets_no_details(db, healthy):
-    proxy = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    proxy = Client(REMOTE_ADDR="127.0.0.1", headers={"x-forwarded-for": "203.0.113.9"})
     assert detail_keys(proxy.get("/healthz")) == set()
 
 
