@@ -12,13 +12,15 @@ A database that refuses connections, or a statement PostgreSQL cancelled at its
 timeout (Django's ``OperationalError``), is answered the same way: 503 with
 ``Retry-After``, not a 500, since trying again shortly is the right thing for the
 client to do. The API's own exception handlers (``front/api.py``) call
-``unavailable_response`` for both, since django-ninja answers before this middleware
-sees an exception.
+``response_for`` for both, since django-ninja answers before this middleware sees an
+exception; ``server_error`` (``handler500``) catches the ones raised where no middleware
+sees them (the 404 page's own queries, another middleware).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
 log = logging.getLogger("config.deadline")
 RETRY_AFTER_S = 5
@@ -104,6 +107,17 @@ def response_for(request: HttpRequest, exception: Exception) -> HttpResponse | N
         log.error("%s %s: database unavailable: %s", request.method, request.path, exception)
         return database_unavailable_response(request)
     return None
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: Django calls it for an exception nothing else handled. An
+    unavailable database or a late request is still a 503; anything else is the 500 page."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, Exception):
+        response = response_for(request, exception)
+        if response is not None:
+            return response
+    return defaults.server_error(request)
 
 
 class RequestDeadlineMiddleware:

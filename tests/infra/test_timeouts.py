@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connection
+from django.test import Client
 
 from config import deadline
 from tests.services import postgres_answers
@@ -276,3 +277,21 @@ def test_with_postgres_refusing_connections_the_api_and_pages_answer_503():
     assert out["/api/v1/models"] == [503, "application/json", "5"]
     assert out["/models/"] == [503, "text/plain; charset=utf-8", "5"]
     assert out["/livez"][0] == 200
+
+
+@pytest.mark.parametrize("path", ["/models/no-such-model/", "/static/missing.css", "/nowhere"])
+def test_a_404_whose_page_needs_the_database_answers_503_when_it_fails(site_data, path):
+    # The 404 page looks for similar models; Django renders it outside every middleware's
+    # process_exception, so handler500 is what turns the failure into a 503.
+    with connection.execute_wrapper(refuse):
+        response = Client(raise_request_exception=False).get(path)
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(deadline.RETRY_AFTER_S)
+
+
+def test_any_other_uncaught_error_is_still_the_500_page(rf):
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = deadline.server_error(rf.get("/models/"))
+    assert response.status_code == 500
