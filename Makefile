@@ -54,14 +54,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-## Celery worker with the beat scheduler embedded (needs Redis at REDIS_URL)
+## Celery worker with the beat scheduler embedded (needs Redis at REDIS_URL), with the
+## environment's settings like `make serve` (DEBUG=1 make worker for development)
 worker: install
-	$(DEV) $(BIN)/celery -A config worker --beat --loglevel=INFO
+	$(BIN)/celery -A config worker --beat --loglevel=INFO
 
-## Celery beat alone: the price-sync schedule (needs Redis at REDIS_URL). Run it once in a
-## deployment, or use `make worker`, which embeds it.
+## Celery beat alone: the price-sync and GGUF schedules (needs Redis at REDIS_URL), with the
+## environment's settings. Exactly one per deployment, or none when a `make worker` embeds it.
 beat: install
-	$(DEV) $(BIN)/celery -A config beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
 
 ## Production server: granian (config/serve.py) + WhiteNoise, settings from the environment
 ## (README "Running in production"). Run `manage.py migrate` once per deploy, not here.
