@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from catalog import services as catalog_services
 from config.cache import FailSoftRedisCache
+from config.celery import app
 from tests.catalog.factories import RetailerFactory
 from tests.services import redis_url_for_tests
 
@@ -31,8 +32,6 @@ DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused 
 @pytest.fixture
 def redis_down(settings, monkeypatch):
     """Cache and Celery broker both on a closed port, for this test only."""
-    from config.celery import app
-
     settings.CACHES = {"default": {"BACKEND": "config.cache.FailSoftRedisCache", "LOCATION": DOWN}}
     settings.CELERY_BROKER_URL = DOWN
     monkeypatch.setitem(app.conf, "broker_url", DOWN)
