@@ -56,3 +56,37 @@ def test_the_make_targets_dry_run_cleanly():
             ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 0, result.stderr
+
+
+LAYOUT_PACKAGES = ("config", "calculator", "catalog", "faq", "front", "bench")
+
+
+def layout_sections() -> dict[str, str]:
+    """The README's layout block, split at each top-level folder (``calculator/engine/``
+    counts as its own)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    sections: dict[str, str] = {}
+    current = ""
+    for line in block.splitlines():
+        head = line.split(" ", 1)[0]
+        if head.endswith("/") and not line.startswith(" "):
+            current = head
+        sections[current] = sections.get(current, "") + line + "\n"
+    return sections
+
+
+def test_the_readme_layout_names_every_module():
+    sections = layout_sections()
+    missing = []
+    for package in LAYOUT_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            if path.name == "__init__.py" or "migrations" in relative.parts:
+                continue
+            engine = relative.parts[:2] == ("calculator", "engine")
+            section = sections.get("calculator/engine/" if engine else f"{package}/", "")
+            name = path.stem if "commands" in relative.parts else path.name
+            if name not in section:
+                missing.append(str(relative))
+    assert missing == []
