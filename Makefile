@@ -54,9 +54,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-## Celery worker with the beat scheduler embedded (needs Redis at REDIS_URL)
+## Celery worker with the beat scheduler embedded (needs Redis at REDIS_URL), with the
+## environment's settings like `make serve` (DEBUG=1 make worker for development)
 worker: install
-	$(DEV) $(BIN)/celery -A config worker --beat --loglevel=INFO
+	$(BIN)/celery -A config worker --beat --loglevel=INFO
+
+## Celery beat alone: the price-sync and GGUF schedules (needs Redis at REDIS_URL), with the
+## environment's settings. Exactly one per deployment, or none when a `make worker` embeds it.
+beat: install
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
 
 ## Production server: granian (config/serve.py) + WhiteNoise, settings from the environment
 ## (README "Running in production"). Run `manage.py migrate` once per deploy, not here.
@@ -77,11 +83,17 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/slow_clients.py
 
-## ruff, then the import contracts in pyproject.toml (dependencies point one way)
+## Every check CI runs: the pre-commit hooks over all tracked files (ruff check and format,
+## django-upgrade for 5.2, djlint on templates; run from .venv, nothing downloaded), the
+## import contracts in pyproject.toml (dependencies point one way), then mypy.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/lint-imports --no-cache
+	$(MAKE) --no-print-directory typecheck
+
+## mypy with django-stubs: strict on calculator/engine/, default elsewhere (pyproject.toml)
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -22,9 +22,11 @@ import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from calculator.engine.build import Inventory
+from calculator.engine.build import Build, Inventory
 from calculator.engine.estimate import Options
+from calculator.engine.footprint import Footprint
 from calculator.engine.hardware import HardwareProfile
 from calculator.engine.placement import place
 from calculator.engine.types import Architecture
@@ -149,7 +151,7 @@ class GroupFit:
 
 def _build_cases(
     archs: Mapping[str, Architecture], inv: Inventory, group: str
-) -> list[tuple[str, float, object, object, Options]]:
+) -> list[tuple[str, float, Build, Footprint, Options]]:
     cases = []
     for r in filter(included, read_reference("build_speeds.csv")):
         arch = archs.get(r["model_slug"])
@@ -171,7 +173,7 @@ def fit_extra_gpu_ms(archs: Mapping[str, Architecture], inv: Inventory) -> Group
         out = []
         for case_use, measured, build, fp, options in cases:
             if case_use == use:
-                tps = place(build, fp, options, tuning).tokens_per_s  # type: ignore[arg-type]
+                tps = place(build, fp, options, tuning).tokens_per_s
                 out.append((tps or 0.0, measured))
         return out
 
@@ -323,14 +325,14 @@ def fit_prefill(
 # --- the data files as engine values (the command and the engine bench share this) -----
 
 
-def profiles_from_data(data: Mapping[str, object]) -> dict[str, HardwareProfile]:
+def profiles_from_data(data: Mapping[str, Any]) -> dict[str, HardwareProfile]:
     """``hardware.json`` profiles as the engine sees them (what ``services`` builds from
     the database rows, plus the file-only facts)."""
-    classes: Mapping[str, Mapping[str, float]] = data["efficiency"]  # type: ignore[assignment]
-    prefill: Mapping[str, Mapping[str, float]] = data.get("prefill", {})  # type: ignore[attr-defined]
+    classes: Mapping[str, Mapping[str, Any]] = data["efficiency"]
+    prefill: Mapping[str, Mapping[str, float]] = data.get("prefill", {})
     routing = prefill_moe_us(data)
     out = {}
-    for p in data["profiles"]:  # type: ignore[attr-defined]
+    for p in data["profiles"]:
         c = classes[p["efficiency_class"]]
         out[p["slug"]] = HardwareProfile(
             slug=p["slug"], name=p["name"], kind=p["kind"], memory_gb=p["memory_gb"],

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,7 +25,6 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from catalog import sanity
-from catalog.broker import BROKER_ERRORS, broker_error
 from catalog.models import (
     SNAPSHOT_HEARTBEAT,
     Component,
@@ -47,6 +46,7 @@ from catalog.sources import (
     TransientSourceError,
 )
 from catalog.sources.base import MAX_PRICE
+from config.broker import BROKER_ERRORS, broker_available, unavailable_reason
 from config.celery import app
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,12 @@ class SyncOutcome:
     retry_after: float | None = None
 
 
-def _match(item: PriceItem) -> dict[str, MemoryKit | Component] | None:
+class _Target(TypedDict, total=False):
+    kit: MemoryKit
+    component: Component
+
+
+def _match(item: PriceItem) -> _Target | None:
     """Attach an unknown feed item by part number (kit, then component), else by slug."""
     if item.mpn:
         kits = list(MemoryKit.objects.filter(mpn__iexact=item.mpn)[:2])
@@ -674,7 +679,7 @@ def price_sync_request(*, retailer_ids: list[int], requested_by: Any = None) -> 
     retailers = list(Retailer.objects.filter(pk__in=retailer_ids).order_by("name"))
     syncing = [r.pk for r in retailers if r.source.syncs]
     not_syncing = [r.name for r in retailers if not r.source.syncs]
-    error = broker_error(timeout=1.0) if syncing else ""
+    error = unavailable_reason() if syncing and not broker_available() else ""
     queued: list[SyncRun] = []
     here = syncing
     if syncing and not error:

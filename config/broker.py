@@ -1,7 +1,9 @@
 """Does Celery's broker answer? One short, remembered probe for code that queues tasks.
 
-``broker_available()`` is what the admin's "Sync prices now" asks before queueing: when
-it says no, the sync runs in the request instead (``make run`` without Redis).
+``broker_available()`` is the one broker check: the admin's "Sync prices now" asks it
+before queueing (``catalog.services.price_sync_request``); when it says no, the sync
+runs in the request instead (``make run`` without Redis). It asks about the broker the
+Celery app publishes to (``app.conf.broker_url``, from ``CELERY_BROKER_URL``).
 
 * ``settings.CELERY_BROKER_AVAILABLE`` (env ``CELERY_BROKER_AVAILABLE=1``/``0``) forces
   the answer; ``make run`` sets ``0`` when it starts without Redis. Unset: probe.
@@ -26,18 +28,24 @@ import time
 import redis
 from django.conf import settings
 from kombu import Connection
+from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
+
+from config.celery import app
 
 REMEMBER_S = 5.0
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 IN_PROCESS_SCHEMES = ("memory://",)
+# What publishing to an unreachable broker raises (kombu wraps most socket errors).
+BROKER_ERRORS = (OperationalError, OSError, ConnectionError)
 
 _lock = threading.Lock()
 _remembered: dict[str, tuple[float, bool]] = {}  # url -> (expires at, answer)
 
 
 def broker_url() -> str:
-    return str(settings.CELERY_BROKER_URL)
+    """Where queued tasks go: the Celery app's broker."""
+    return str(app.conf.broker_url)
 
 
 def probe_timeout() -> float:
@@ -89,6 +97,13 @@ def broker_available() -> bool:
     with _lock:
         _remembered[url] = (time.monotonic() + REMEMBER_S, answer)
     return answer
+
+
+def unavailable_reason() -> str:
+    """Why ``broker_available()`` said no, for an editor (no password in it)."""
+    if getattr(settings, "CELERY_BROKER_AVAILABLE", None) is not None:
+        return "switched off by CELERY_BROKER_AVAILABLE=0"
+    return f"no answer from {maybe_sanitize_url(broker_url())}"
 
 
 def forget() -> None:

@@ -28,6 +28,8 @@ RETRY_AFTER = 5.0  # seconds without calling Redis after a failure
 
 
 class FailSoftRedisCache(RedisCache):
+    _servers: list[str]  # set by RedisCache.__init__ (the stubs leave it out)
+
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         options = params.setdefault("OPTIONS", {})
         options.setdefault("socket_connect_timeout", 0.25)
@@ -108,8 +110,8 @@ class FailSoftRedisCache(RedisCache):
     def delete_many(self, keys: Any, version: int | None = None) -> None:
         self._call(lambda: None, lambda: super(FailSoftRedisCache, self).delete_many(keys, version))
 
-    def clear(self) -> bool:
-        return self._call(lambda: False, lambda: super(FailSoftRedisCache, self).clear())
+    def clear(self) -> None:
+        self._call(lambda: None, lambda: super(FailSoftRedisCache, self).clear())
 
     # Counters: like a missing key, which callers (django-ratelimit) already handle.
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:

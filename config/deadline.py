@@ -7,11 +7,20 @@ answers 503 with ``Retry-After`` (JSON under ``/api/``) instead of running on. E
 single wait is bounded on its own (``DB_CONNECT_TIMEOUT``, ``DB_STATEMENT_TIMEOUT``, the
 cache's and broker's socket timeouts), so no request holds a thread much longer than
 the deadline plus one statement. ``lifted()`` switches it off for a block.
+
+A database that refuses connections, or a statement PostgreSQL cancelled at its
+timeout (Django's ``OperationalError``), is answered the same way: 503 with
+``Retry-After``, not a 500, since trying again shortly is the right thing for the
+client to do. The API's own exception handlers (``front/api.py``) call
+``response_for`` for both, since django-ninja answers before this middleware sees an
+exception; ``server_error`` (``handler500``) catches the ones raised where no middleware
+sees them (the 404 page's own queries, another middleware).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,12 +28,14 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
 log = logging.getLogger("config.deadline")
 RETRY_AFTER_S = 5
 MESSAGE = "The server took too long to answer this request; please try again shortly."
+DATABASE_MESSAGE = "The database is unavailable right now; please try again shortly."
 
 _deadline: ContextVar[float | None] = ContextVar("request_deadline", default=None)
 
@@ -66,15 +77,47 @@ def _install_on_every_connection() -> None:
             connection.execute_wrappers.insert(0, check_deadline)
 
 
-def deadline_response(request: HttpRequest) -> HttpResponse:
+def unavailable_response(request: HttpRequest, message: str, field: str) -> HttpResponse:
+    """503 with ``Retry-After``: the API's JSON error shape under ``/api/``, plain text
+    elsewhere."""
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
-            {"error": {"field": "request", "message": MESSAGE}}, status=503
+            {"error": {"field": field, "message": message}}, status=503
         )
     else:
-        response = HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_S)
     return response
+
+
+def deadline_response(request: HttpRequest) -> HttpResponse:
+    return unavailable_response(request, MESSAGE, "request")
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    return unavailable_response(request, DATABASE_MESSAGE, "server")
+
+
+def response_for(request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    """The 503 for a late request or an unavailable database, None for anything else."""
+    if isinstance(exception, DeadlineExceeded):
+        log.warning("%s %s: %s", request.method, request.path, exception)
+        return deadline_response(request)
+    if isinstance(exception, OperationalError):
+        log.error("%s %s: database unavailable: %s", request.method, request.path, exception)
+        return database_unavailable_response(request)
+    return None
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: Django calls it for an exception nothing else handled. An
+    unavailable database or a late request is still a 503; anything else is the 500 page."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, Exception):
+        response = response_for(request, exception)
+        if response is not None:
+            return response
+    return defaults.server_error(request)
 
 
 class RequestDeadlineMiddleware:
@@ -93,7 +136,4 @@ class RequestDeadlineMiddleware:
             _deadline.reset(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, DeadlineExceeded):
-            return None
-        log.warning("%s %s: %s", request.method, request.path, exception)
-        return deadline_response(request)
+        return response_for(request, exception)

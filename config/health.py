@@ -14,7 +14,9 @@ Everyone sees the overall status and each check's ``ok``/``fail``. Details (targ
 error text, milliseconds) go only to a loopback client that connected directly (no
 ``X-Forwarded-For``: nothing relayed by a proxy), or to a request carrying
 ``Authorization: Bearer <HEALTHZ_TOKEN>``. Never cached, never touches the session, and
-exempt from the HTTPS redirect so a load balancer can probe the plain-HTTP port.
+exempt from the HTTPS redirect so a load balancer can probe the plain-HTTP port. Both
+answer GET and HEAD; any other method gets 405 with ``Allow: GET, HEAD`` (never the CSRF
+check's 403: nothing here changes state).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 log = logging.getLogger("config.health")
 TIMEOUT_S = 0.5  # each Redis check's connect and read timeout
@@ -142,14 +145,16 @@ def may_see_details(request: HttpRequest) -> bool:
         return False
 
 
+@csrf_exempt  # require_safe refuses every unsafe method before the view: a 405, not a 403
 @never_cache
-@require_GET
+@require_safe
 def livez(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = run_checks()
     healthy = all(c["status"] == "ok" for c in checks.values())

@@ -11,3 +11,4 @@ urlpatterns = [
 ]
 
 handler404 = "front.views.calculator.not_found"
+handler500 = "config.deadline.server_error"  # 503 when the database is unavailable

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Schema
 from ninja.decorators import decorate_view
@@ -34,6 +35,7 @@ from calculator.engine.types import Architecture, EngineError
 from calculator.models import LlmModel
 from catalog import gguf_selectors
 from catalog.gguf_selectors import PublishedWeights
+from config import deadline
 from front import search
 from front.api_limits import error_response, guard, layer_count_over_limit
 from front.caching import cached_page
@@ -48,6 +50,15 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url=None,  # the schema is served; no CDN-hosted docs page
 )
+
+
+@api.exception_handler(deadline.DeadlineExceeded)
+@api.exception_handler(OperationalError)
+def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Past REQUEST_DEADLINE, or the database unreachable: a JSON 503 with Retry-After
+    (``config/deadline.py``), as the pages answer, not the catch-all 500 below."""
+    return deadline.response_for(request, exc) or _server_error(request, exc)
+
 
 Kind = Literal["gpu", "apple", "apu", "cpu"]
 

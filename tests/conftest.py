@@ -1,10 +1,12 @@
 """Fixtures shared by every test package (add yours; don't remove others')."""
 
 import pytest
+from django.core.cache import cache
 
 from calculator import services
 from calculator.models import HardwareProfile, LlmModel
 from front import memo
+from front.api_limits import local_counter
 from tests import services as test_services
 
 
@@ -41,14 +43,10 @@ def site_data(_site_data_once, db):
 @pytest.fixture(autouse=True)
 def _fresh_response_cache():
     """Cached pages must not leak between tests (the local-memory cache outlives them)."""
-    from django.core.cache import cache
-
     cache.clear()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_local_rate_counts():
     """The API's per-process fallback rate counts must not leak between tests."""
-    from front.api_limits import local_counter
-
     local_counter.clear()

@@ -99,7 +99,7 @@ def beyond_documented(arch: Architecture, context: int) -> bool:
     return context > limits(arch).extended
 
 
-def _tokens(value: Any, key: str) -> int:
+def _tokens(value: object, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_CONTEXT:
         raise EngineError(f"long_context {key} must be a token count", "long_context")
     return value

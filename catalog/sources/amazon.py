@@ -261,7 +261,10 @@ def parse_get_items(reply: GetItemsReply, batch: list[str], currency: str) -> Fe
             result.rejected.append(Rejected(asin, f"unexpected shape: {describe_errors(exc)}"))
             continue
         parsed = parse_item(item, currency)
-        (result.rejected if isinstance(parsed, Rejected) else result.items).append(parsed)
+        if isinstance(parsed, Rejected):
+            result.rejected.append(parsed)
+        else:
+            result.items.append(parsed)
     for error in reply.errors or []:
         message = f"{error.code or 'Error'}: {error.message or ''}".strip()[:200]
         for asin in batch:

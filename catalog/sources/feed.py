@@ -103,7 +103,10 @@ class FeedSource(PriceSource):
         result = FetchResult()
         for row in self._rows(body, fmt):
             item = parse_row(row, self.currency)
-            (result.rejected if isinstance(item, Rejected) else result.items).append(item)
+            if isinstance(item, Rejected):
+                result.rejected.append(item)
+            else:
+                result.items.append(item)
         yield result
 
     def _load(self) -> tuple[bytes, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from config import broker
+from config.celery import app
 from tests.services import redis_url_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,16 @@ def _forget():
     broker.forget()
     yield
     broker.forget()
+
+
+@pytest.fixture
+def broker_at(monkeypatch):
+    """Point the Celery app (what queued tasks use, and so what the check asks) at a URL."""
+
+    def use(url: str) -> None:
+        monkeypatch.setitem(app.conf, "broker_url", url)
+
+    return use
 
 
 @pytest.fixture
@@ -42,49 +53,49 @@ def probes(monkeypatch):
     return calls
 
 
-def test_a_redis_that_answers_is_available(settings):
-    settings.CELERY_BROKER_URL = redis_url_for_tests()
+def test_a_redis_that_answers_is_available(broker_at):
+    broker_at(redis_url_for_tests())
     assert broker.broker_available() is True
 
 
-def test_a_closed_port_is_not_available(settings):
-    settings.CELERY_BROKER_URL = CLOSED
+def test_a_closed_port_is_not_available(broker_at):
+    broker_at(CLOSED)
     assert broker.broker_available() is False
 
 
-def test_a_redis_that_accepts_but_never_answers_is_not_available(settings):
+def test_a_redis_that_accepts_but_never_answers_is_not_available(settings, broker_at):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
-        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        broker_at(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
         settings.BROKER_PROBE_TIMEOUT = 0.2
         assert broker.broker_available() is False
 
 
-def test_the_in_process_memory_transport_is_available(settings):
-    settings.CELERY_BROKER_URL = "memory://"
+def test_the_in_process_memory_transport_is_available(broker_at):
+    broker_at("memory://")
     assert broker.broker_available() is True
 
 
 @pytest.mark.parametrize("forced", [True, False])
-def test_the_setting_forces_the_answer_without_probing(settings, probes, forced):
-    settings.CELERY_BROKER_URL = "memory://" if not forced else CLOSED
+def test_the_setting_forces_the_answer_without_probing(settings, broker_at, probes, forced):
+    broker_at("memory://" if not forced else CLOSED)
     settings.CELERY_BROKER_AVAILABLE = forced
     assert broker.broker_available() is forced
     assert probes == []
 
 
-def test_the_answer_is_remembered_per_url_until_forgotten(settings, probes):
-    settings.CELERY_BROKER_URL = CLOSED
+def test_the_answer_is_remembered_per_url_until_forgotten(broker_at, probes):
+    broker_at(CLOSED)
     assert [broker.broker_available() for _ in range(5)] == [False] * 5
     assert probes == [CLOSED]
 
-    settings.CELERY_BROKER_URL = "memory://"
+    broker_at("memory://")
     assert broker.broker_available() is True
     assert probes == [CLOSED, "memory://"]
 
     broker.forget()
-    settings.CELERY_BROKER_URL = CLOSED
+    broker_at(CLOSED)
     broker.broker_available()
     assert probes == [CLOSED, "memory://", CLOSED]
 
@@ -100,6 +111,13 @@ def command(broker_url: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+def test_the_reason_names_the_broker_without_its_password(broker_at, settings):
+    broker_at("redis://:s3cret@127.0.0.1:1/0")
+    assert broker.unavailable_reason() == "no answer from redis://:**@127.0.0.1:1/0"
+    settings.CELERY_BROKER_AVAILABLE = False
+    assert "CELERY_BROKER_AVAILABLE=0" in broker.unavailable_reason()
 
 
 def test_the_command_says_in_one_line_that_no_broker_answers_without_the_password():

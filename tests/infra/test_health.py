@@ -64,7 +64,7 @@ def test_a_direct_loopback_client_sees_targets_errors_and_timings(db, healthy, s
 
 
 def test_a_loopback_peer_relaying_for_someone_else_gets_no_details(db, healthy):
-    proxy = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    proxy = Client(REMOTE_ADDR="127.0.0.1", headers={"x-forwarded-for": "203.0.113.9"})
     assert detail_keys(proxy.get("/healthz")) == set()
 
 
@@ -164,3 +164,18 @@ def test_checks_still_queued_when_the_budget_runs_out_are_never_run_late(db, hea
         "target": checks["broker"]["target"],
     }
     assert ran == []
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/livez"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_the_probes_answer_other_methods_with_405_not_a_csrf_403(db, healthy, path, method):
+    # enforce_csrf_checks: the CSRF middleware acts as it does for a real client.
+    client = Client(enforce_csrf_checks=True, REMOTE_ADDR="203.0.113.9")
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/livez"])
+def test_the_probes_answer_head(db, healthy, path):
+    assert Client().head(path).status_code == 200

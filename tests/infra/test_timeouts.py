@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
+from django.test import Client
 
 from config import deadline
 from tests.services import postgres_answers
@@ -216,3 +217,81 @@ def test_work_an_editor_asked_for_can_lift_the_deadline(client, site_data, past_
         assert deadline.remaining() is not None
     finally:
         deadline._deadline.reset(token)
+
+
+def test_the_api_answers_a_late_request_with_a_json_503(client, site_data, past_deadline):
+    response = client.get("/api/v1/models")
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(deadline.RETRY_AFTER_S)
+    assert response.json()["error"] == {"field": "request", "message": deadline.MESSAGE}
+
+
+# --- the database refuses --------------------------------------------------------------
+
+
+def refuse(execute, sql, params, many, context):
+    raise OperationalError("connection refused")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/models", "/api/v1/estimate?model=deepseek-r1", "/api/v1/models/deepseek-r1"]
+)
+def test_the_api_answers_json_503_when_the_database_fails(client, site_data, path):
+    with connection.execute_wrapper(refuse):
+        response = client.get(path)
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(deadline.RETRY_AFTER_S)
+    assert response.json()["error"] == {"field": "server", "message": deadline.DATABASE_MESSAGE}
+
+
+def test_a_page_answers_503_when_the_database_fails(client, site_data):
+    with connection.execute_wrapper(refuse):
+        response = client.get("/models/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(deadline.RETRY_AFTER_S)
+    assert "database is unavailable" in response.content.decode()
+
+
+REFUSED = """
+import json, django
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="localhost")
+out = {}
+for path in ("/api/v1/models", "/models/", "/livez"):
+    response = client.get(path)
+    out[path] = [response.status_code, response["Content-Type"], response.get("Retry-After")]
+print(json.dumps(out))
+"""
+
+
+def test_with_postgres_refusing_connections_the_api_and_pages_answer_503():
+    with socket.socket() as sock:  # a free port, closed again: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        "DATABASE_URL": f"postgres://nobody@127.0.0.1:{port}/gone",
+        "CACHE_URL": "locmemcache://",
+    }
+    out = python_in(env, REFUSED)
+    assert out["/api/v1/models"] == [503, "application/json", "5"]
+    assert out["/models/"] == [503, "text/plain; charset=utf-8", "5"]
+    assert out["/livez"][0] == 200
+
+
+@pytest.mark.parametrize("path", ["/models/no-such-model/", "/static/missing.css", "/nowhere"])
+def test_a_404_whose_page_needs_the_database_answers_503_when_it_fails(site_data, path):
+    # The 404 page looks for similar models; Django renders it outside every middleware's
+    # process_exception, so handler500 is what turns the failure into a 503.
+    with connection.execute_wrapper(refuse):
+        response = Client(raise_request_exception=False).get(path)
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(deadline.RETRY_AFTER_S)
+
+
+def test_any_other_uncaught_error_is_still_the_500_page(rf):
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = deadline.server_error(rf.get("/models/"))
+    assert response.status_code == 500
