@@ -26,7 +26,7 @@ from calculator.engine.build import Build, Efficiency, Inventory, Tuning, build_
 from calculator.engine.estimate import BuildsEstimate, Estimate, Options, estimate, estimate_builds
 from calculator.engine.platform import Platform, platforms_from_data
 from calculator.engine.quant import WeightsBreakdown
-from calculator.engine.types import Architecture
+from calculator.engine.types import Architecture, EngineError
 from calculator.models import (
     SEED_FIELDS,
     EfficiencyClass,
@@ -34,6 +34,7 @@ from calculator.models import (
     LlmModel,
     checksum,
 )
+from calculator.options import BuildQuery
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODELS_DIR = DATA_DIR / "models"
@@ -44,6 +45,7 @@ MOE_PENALTY_KEY = "moe_penalty"
 MULTI_GPU_KEY = "multi_gpu"  # overhead_ms: per token for each GPU after the first
 PCIE_KEY = "pcie"  # eta: share of the PCIe link weight copies to a GPU reach
 DEFAULT_HOST_SLUG = "desktop-ddr5-5600-2ch"
+DEFAULT_PICKER_HOST = "am5-ryzen-9000"  # the platform GPUs picked without a host sit in
 
 
 # --- loading reviewed data files ---------------------------------------------------
@@ -375,6 +377,56 @@ def preset_builds(hardware: HardwareSet) -> tuple[Build, ...]:
 
 def preset_build(slug: str, hardware: HardwareSet) -> Build | None:
     return next((b for b in preset_builds(hardware) if b.slug == slug), None)
+
+
+# Which query field a build error belongs to: the engine names the API's spec field
+# (``build.host.memory_gb``); a page, the GET API and the CLI name their own (``ram_gb``).
+# The first prefix that matches wins.
+QUERY_FIELD_OF: tuple[tuple[str, str], ...] = (
+    ("build.host.memory_gb", "ram_gb"),
+    ("build.host.dimms", "dimms"),
+    ("build.host", "host"),
+    ("build.gpus", "gpu"),
+)
+
+
+def query_field(spec_field: str) -> str:
+    return next((q for prefix, q in QUERY_FIELD_OF if spec_field.startswith(prefix)), "build")
+
+
+def build_spec(query: BuildQuery, hardware: HardwareSet) -> dict[str, Any]:
+    """The API-shaped spec for a picked host, RAM, DIMMs and GPUs (GPUs without a host
+    sit in ``DEFAULT_PICKER_HOST``)."""
+    host: dict[str, Any] = {"profile": query.host or DEFAULT_PICKER_HOST}
+    if query.ram_gb is not None:
+        host["memory_gb"] = query.ram_gb
+    if query.dimms is not None:
+        if query.ram_gb is None or query.ram_gb % query.dimms:
+            raise EngineError("give ram_gb as a whole number of GB per DIMM with dimms",
+                              "dimms")  # fmt: skip
+        host["dimms"] = {"count": query.dimms, "size_gb": query.ram_gb // query.dimms}
+    elif host["profile"] in platforms() and query.ram_gb is None:
+        raise EngineError("give the GB of RAM installed on this platform", "ram_gb")
+    gpus = [{"profile": g.slug, "count": g.count} for g in query.gpu]
+    return {"host": host, "gpus": gpus}
+
+
+def build_from_query(query: BuildQuery, hardware: HardwareSet) -> Build | None:
+    """The build a page, the GET API or the CLI asks about: a preset (``build``), or a
+    host with RAM, DIMMs and GPUs; None when nothing is asked. ``EngineError`` names the
+    query field (``gpu``, ``ram_gb``, ``host``...)."""
+    if not query.given:
+        return None
+    if query.build:
+        preset = preset_build(query.build, hardware)
+        if preset is None:
+            raise EngineError(f"unknown build '{query.build}': see /builds/", "build")
+        return preset
+    spec = build_spec(query, hardware)  # its errors name query fields already
+    try:
+        return build_from_spec(spec, inventory(hardware))
+    except EngineError as err:
+        raise EngineError(str(err), query_field(err.field)) from None
 
 
 def estimate_on_builds(
