@@ -280,15 +280,21 @@ def parse_gpus(raw: object) -> tuple[GpuPick, ...]:
 
 BUILD_FIELDS: tuple[OptionField, ...] = (
     OptionField("build", "Preset build", "a preset build's slug (see /builds/)", parse_build),
-    OptionField("host", "Platform or machine",
-                "a CPU platform or a machine's slug (sp5-epyc-9004-1p, apple-m3-ultra-512)",
-                parse_host),  # fmt: skip
-    OptionField("ram_gb", "RAM (GB)", "GB of RAM installed in the host", parse_ram_gb),
+    OptionField(
+        "host",
+        "Platform or machine",
+        "a CPU platform or a machine's slug (sp5-epyc-9004-1p, apple-m3-ultra-512)",
+        parse_host,
+    ),  # fmt: skip
+    OptionField("ram_gb", "RAM installed (GB)", "GB of RAM installed in the host", parse_ram_gb),
     OptionField("dimms", "DIMMs", "how many DIMMs hold ram_gb", parse_dimms),
     OptionField(
-        "gpu", "GPUs",
+        "gpu",
+        "GPUs",
         f"a GPU profile's slug, ':count' for several (rtx-3090:2); repeatable, at most "
-        f"{MAX_GPUS} cards", parse_gpus, many=True,
+        f"{MAX_GPUS} cards",
+        parse_gpus,
+        many=True,
     ),  # fmt: skip
 )
 BUILD_NAMES: tuple[str, ...] = tuple(f.name for f in BUILD_FIELDS)

@@ -8,16 +8,18 @@ from typing import Any
 
 from calculator import services
 from calculator.engine import context as context_limits
+from calculator.engine.build import Build
 from calculator.engine.estimate import Estimate, Options, speed_command
 from calculator.engine.hardware import machine_budget_bytes, recommended_ram_gb
 from calculator.engine.quant import PRESETS, WeightsBreakdown, weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
-from calculator.engine.verdict import Verdict, verdict
+from calculator.engine.verdict import CostFn, Verdict, installed_gb, verdict
 from calculator.formatting import context_label
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
 from front import memo
+from front.presenters.builds import SpeedTable, speed_table
 from front.presenters.charts import MemoryChart, Segment, breakdown_segments, memory_chart
 from front.presenters.labels import context_presets, fit_status, mode_label, page_query
 
@@ -63,6 +65,7 @@ class Calculation:
     chart: MemoryChart
     presets: tuple[tuple[int, str], ...]  # (context, query string)
     notes: tuple[str, ...]
+    builds: SpeedTable | None = None  # the preset builds and the visitor's own
 
     @property
     def context_label(self) -> str:
@@ -128,9 +131,13 @@ def calculation(
     hardware: services.HardwareSet,
     weights: WeightsBreakdown | None = None,
     extra_notes: tuple[str, ...] = (),
+    *,
+    chosen: Build | None = None,
+    cost: CostFn = installed_gb,
 ) -> Calculation:
     """``weights``: a published file's own (its label is ``options.quant``), with
-    ``extra_notes`` saying so; else the preset's prediction."""
+    ``extra_notes`` saying so; else the preset's prediction. ``chosen``: the build the
+    visitor picked; ``cost`` ranks the builds of the verdict."""
     arch = services.architecture_of(model)
     defaults = replace(DEFAULTS, quant=model.default_quant or DEFAULTS.quant)
 
@@ -163,4 +170,5 @@ def calculation(
             for n in context_presets(context_limits.limits(arch).extended)
         ),
         notes=notes,
+        builds=speed_table(arch, options, hardware, weights=weights, chosen=chosen, cost=cost),
     )
