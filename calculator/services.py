@@ -305,14 +305,27 @@ def hardware_set() -> HardwareSet:
 
 
 def custom_hardware(
-    hardware: HardwareSet, *, memory_gb: float, bandwidth_gbps: float, kind: str
+    hardware: HardwareSet,
+    *,
+    memory_gb: float,
+    bandwidth_gbps: float,
+    kind: str,
+    fp16_tflops: float | None = None,
+    sockets: int = 1,
 ) -> hw.HardwareProfile:
+    """A visitor's own machine; with ``fp16_tflops`` its prompt speed is estimated too
+    (its kind's fitted prompt efficiency), ``sockets``: 1 or 2 (NUMA, as a platform's)."""
+    eff = hardware.efficiency.get(KIND_CLASS[kind])
     return hw.custom_profile(
         memory_gb=memory_gb,
         bandwidth_gbps=bandwidth_gbps,
         kind=kind,  # type: ignore[arg-type]
         efficiency=hardware.efficiency_by_kind[kind][0],
         overhead_ms=hardware.efficiency_by_kind[kind][1],
+        fp16_tflops=fp16_tflops,
+        prefill_efficiency=eff.prefill_eta if eff and fp16_tflops else None,
+        moe_prefill_us=eff.moe_prefill_us if eff else 0.0,
+        sockets=sockets,
     )
 
 

@@ -138,7 +138,12 @@ def test_bad_gpu_counts_and_slugs_name_the_gpu_field(typed):
 
 @pytest.mark.parametrize(
     "typed,field",
-    [("ram_gb=0", "ram_gb"), ("dimms=lots", "dimms"), ("host=../x", "host"), ("build=a%20b", "build")],
+    [
+        ("ram_gb=0", "ram_gb"),
+        ("dimms=lots", "dimms"),
+        ("host=../x", "host"),
+        ("build=a%20b", "build"),
+    ],
 )
 def test_bad_build_fields_name_themselves(typed, field):
     with pytest.raises(EngineError) as err:
