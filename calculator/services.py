@@ -22,8 +22,16 @@ from django.db import transaction
 from calculator.engine import context
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
-from calculator.engine.build import Build, Efficiency, Inventory, Tuning, build_from_spec
+from calculator.engine.build import (
+    Build,
+    Efficiency,
+    Inventory,
+    Tuning,
+    build_from_spec,
+    device_build,
+)
 from calculator.engine.estimate import BuildsEstimate, Estimate, Options, estimate, estimate_builds
+from calculator.engine.fit import QuantPick, best_quant_on
 from calculator.engine.platform import Platform, platforms_from_data
 from calculator.engine.quant import WeightsBreakdown
 from calculator.engine.types import Architecture, EngineError
@@ -453,6 +461,31 @@ def estimate_on_builds(
     published file's own instead of the preset's prediction."""
     chosen = preset_builds(hardware) if builds is None else builds
     return estimate_builds(arch, options, chosen, tuning=hardware.tuning, weights=weights)
+
+
+# --- the one "best quant" rule on the machines pages, FAQ and API name ------------------
+
+
+def profile_build(profile: hw.HardwareProfile, hardware: HardwareSet) -> Build:
+    """The build a listed profile stands for (what its per-profile speeds plan on): a GPU
+    beside the default desktop host, or the machine alone."""
+    return device_build(profile, hardware.host or profile)
+
+
+def ram_machine(memory_gb: float, hardware: HardwareSet) -> Build:
+    """A CPU machine with ``memory_gb`` of RAM (what "fits in 128 GB" means): on it
+    "comfortable" is exactly "within the recommended RAM"."""
+    bandwidth = hardware.host.bandwidth_gbps if hardware.host else 89.6
+    machine = custom_hardware(hardware, memory_gb=memory_gb, bandwidth_gbps=bandwidth, kind="cpu")
+    return device_build(machine, machine)
+
+
+def best_quant_for(
+    arch: Architecture, options: Options, build: Build, hardware: HardwareSet
+) -> QuantPick | None:
+    """THE best quant of ``arch`` on ``build`` (:func:`calculator.engine.fit.best_quant_on`
+    with the calibrated tuning): every page, FAQ answer and API figure asks this."""
+    return best_quant_on(arch, options, build, tuning=hardware.tuning)
 
 
 def find_model(key: str) -> LlmModel | None:

@@ -1,8 +1,9 @@
 """Questions and answers derived from the sizing engine.
 
 Plain functions: each per-model answer is composed from the same engine calls the
-model page makes (``services.estimate_for``, ``fit.best_quant``,
-``quant.native_weights_bytes``), and records every figure it states as a
+model page makes (``services.estimate_for``, ``services.best_quant_for`` (the engine's
+one best-quant rule, ``fit.best_quant_on``), ``services.estimate_on_builds`` with the
+build verdict, ``quant.native_weights_bytes``), and records every figure it states as a
 :class:`Figure` (metric, inputs, value, printed text). Tests recompute each
 figure with the engine; the admin compares editors' overrides against them.
 Nothing numeric is typed here: change the spec or the engine and the answers
@@ -17,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from calculator import services
+from calculator.engine.build import Build
 from calculator.engine.estimate import Estimate, Options
-from calculator.engine.fit import best_quant, ladder, total_bytes
-from calculator.engine.hardware import GIB, OS_RESERVE_BYTES, PLANNING_FILL, machine_budget_bytes
+from calculator.engine.fit import ladder, total_bytes
+from calculator.engine.hardware import GIB, OS_RESERVE_BYTES, PLANNING_FILL
 from calculator.engine.quant import native_weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import SUPPORTED, Architecture
-from calculator.engine.verdict import verdict
+from calculator.engine.verdict import build_verdict
 from calculator.formatting import ctx, gb, params, tps
 from calculator.models import LlmModel
 
@@ -166,6 +168,12 @@ class _Ctx:
         if options not in self._estimates:
             self._estimates[options] = services.estimate_for(self.arch, options, self.hardware)
         return self._estimates[options]
+
+
+def _best(c: _Ctx, options: Options, build: Build) -> str | None:
+    """The one best-quant rule (``services.best_quant_for``), as every page applies it."""
+    pick = services.best_quant_for(c.arch, options, build, c.hardware)
+    return pick.quant if pick else None
 
 
 def _speed(est: Estimate, slug: str) -> SpeedEstimate | None:
@@ -360,7 +368,7 @@ def fits_answer(c: _Ctx) -> QA:
     options = Options(context=context)
     rows = []
     for size in FIT_BUDGETS_GB:
-        pick = best_quant(arch, options, machine_budget_bytes(size))
+        pick = _best(c, options, services.ram_machine(size, c.hardware))
         budget = b.fig("budget_gb", size, f"{size} GB", budget_gb=size)
         text = b.fig("best_quant", pick, pick or "nothing", context=context, budget_gb=size)
         rows.append(f"{budget}: {text}")
@@ -419,7 +427,8 @@ def hardware_answer(c: _Ctx) -> QA:
         return unsupported
     quant, context = DEFAULT_QUANT, _context_for(arch)
     est = c.estimate(quant, context)
-    ver = verdict(est.speeds, est.recommended_ram_gb)
+    builds = services.estimate_on_builds(arch, Options(quant=quant, context=context), c.hardware)
+    ver = build_verdict(builds.placements, builds.estimate.recommended_ram_gb)
     b.fig(
         "recommended_ram_gb", est.recommended_ram_gb, ram_text(est.recommended_ram_gb),
         quant=quant, context=context, kv_type="f16",
@@ -508,7 +517,7 @@ def cpu_answer(c: _Ctx) -> QA:
             "hardware_memory_gb", biggest.memory_gb, f"{biggest.memory_gb:g} GB",
             hardware=biggest.slug,
         )  # fmt: skip
-        pick = best_quant(arch, Options(context=context), machine_budget_bytes(biggest.memory_gb))
+        pick = _best(c, Options(context=context), services.profile_build(biggest, c.hardware))
         parts = [
             f"Not at {quant}: that needs {ram} of RAM, and a desktop platform takes at most "
             f"{cap} ({biggest.name})."

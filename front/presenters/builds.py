@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from calculator import services
 from calculator.engine.build import Build
 from calculator.engine.estimate import BuildsEstimate, Options
-from calculator.engine.fit import QuantPick, best_quant_on
+from calculator.engine.fit import QuantPick
 from calculator.engine.placement import Placement
 from calculator.engine.pools import FitClass
 from calculator.engine.quant import WeightsBreakdown
@@ -153,8 +153,8 @@ def best_on_build(
     """THE best quant of ``arch`` on ``build`` (``fit.best_quant_on``), memoised."""
     key = ("best-on-build", build.slug, replace(options, quant="*"), memo.hardware_key(hardware))
     if not build.slug:
-        return best_quant_on(arch, options, build, tuning=hardware.tuning)
-    return memo.memo(arch, key, lambda: best_quant_on(arch, options, build, tuning=hardware.tuning))
+        return services.best_quant_for(arch, options, build, hardware)
+    return memo.memo(arch, key, lambda: services.best_quant_for(arch, options, build, hardware))
 
 
 def models_on_build(

@@ -89,21 +89,28 @@ def speed_rows(est: Estimate) -> tuple[SpeedRow, ...]:
 
 
 def ladder_rows(
-    arch: Architecture, options: Options, defaults: Options = DEFAULTS
+    arch: Architecture,
+    options: Options,
+    defaults: Options = DEFAULTS,
+    hardware: services.HardwareSet | None = None,
 ) -> tuple[LadderRow, ...]:
     """Every ladder quant at the chosen context/KV/parallel (memoised; quant-independent;
-    ``defaults``: the model's own, for the links)."""
+    ``defaults``: the model's own, for the links). ★ is the one best-quant rule
+    (``services.best_quant_for``) on a PC with that much RAM, as the FAQ states it."""
+    hardware = hardware or services.hardware_set()
 
     def build() -> tuple[LadderRow, ...]:
         budgets = [machine_budget_bytes(gb) for gb in LADDER_MACHINES_GB]
+        picks = [
+            services.best_quant_for(arch, options, services.ram_machine(gb, hardware), hardware)
+            for gb in LADDER_MACHINES_GB
+        ]
         rows = []
-        seen_best = [False] * len(budgets)
         for name in memo.quant_ladder(arch):
             w = weights_bytes(arch, name)
             total = memo.total(arch, replace(options, quant=name))
             fits = tuple(total <= b for b in budgets)
-            best = tuple(f and not s for f, s in zip(fits, seen_best, strict=True))
-            seen_best = [s or f for s, f in zip(seen_best, fits, strict=True)]
+            best = tuple(p is not None and p.quant == name for p in picks)
             rows.append(
                 LadderRow(
                     quant=name,
@@ -121,7 +128,7 @@ def ladder_rows(
         return tuple(rows)
 
     key = replace(options, quant="*")
-    rows = memo.memo(arch, ("ladder-rows", key, defaults.quant), build)
+    rows = memo.memo(arch, ("ladder-rows", key, defaults.quant, memo.hardware_key(hardware)), build)
     return tuple(replace(r, current=r.quant == options.quant) for r in rows)
 
 
@@ -162,7 +169,7 @@ def calculation(
         verdict=ver,
         segments=segments,
         speed_rows=rows,
-        ladder=ladder_rows(arch, options, defaults),
+        ladder=ladder_rows(arch, options, defaults, hardware),
         ladder_machines=LADDER_MACHINES_GB,
         chart=memory_chart(arch, options, weights),
         presets=tuple(
