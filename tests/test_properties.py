@@ -335,7 +335,7 @@ def test_faq_ladder_stars_and_hardware_pages_pick_the_same_quant_for_a_ram_size(
             )
             (listed,) = runs_in_budget([model], machine, hardware, options)
             checked += 1
-            if not [fig.value] == (starred or [None]) or listed.quant != fig.value:
+            if [fig.value] != (starred or [None]) or listed.quant != fig.value:
                 problems.append((model.slug, fig.budget_gb, fig.value, starred, listed.quant))
     assert checked > 100
     assert not problems, problems[:10]
