@@ -376,13 +376,15 @@ def fits_answer(c: _Ctx) -> QA:
     smallest_total = total_bytes(arch, replace(options, quant=smallest))
     q = {"quant": smallest, "context": context, "kv_type": "f16"}
     parts = [
-        f"The best-quality quantization of {name} that fits each memory size, with "
+        f"The best quantization of {name} for a PC with each amount of RAM, with "
         f"{b.fig('context', context, ctx(context), context=context)} context: "
         f"{'; '.join(rows)}.",
         f"The smallest file, {smallest}, needs "
         f"{b.fig('total_bytes', smallest_total, gb(smallest_total), **q)} in total.",
-        f"“Fits” means the whole estimate stays within {PLANNING_FILL:.0%} of the memory; "
-        "quants below about 3 bits lose noticeable quality.",
+        "The pick is the one every page and the API make: the highest quality that runs "
+        f"(the whole estimate within {PLANNING_FILL:.0%} of the memory before a tighter fit), "
+        "K- and I-quants before legacy types of the same size, and nothing under about 3 "
+        "bits per weight, which loses noticeable quality, while a larger quant runs.",
     ]
     return b.qa(
         "fits",
@@ -705,9 +707,13 @@ def general_faq() -> tuple[QA, ...]:
             "What does “fits” mean on this site?",
             "An estimate counts the weights, the KV cache, llama.cpp's compute buffer, the "
             f"free margin llama.cpp keeps on every device and a {reserve} reserve for the "
-            f"operating system. A model fits a machine when that total stays within {fill} of "
-            "its memory, and the RAM we recommend is the smallest size sold that meets that "
-            "rule. GPUs use their VRAM; Macs and other unified-memory machines use the share "
-            "their GPU may take.",
+            f"operating system. A model fits a machine comfortably when that total stays "
+            f"within {fill} of its memory, and the RAM we recommend is the smallest size sold "
+            "that meets that rule. It fits tightly when it runs with less headroom (we say "
+            "how much is left and what to change, such as macOS's GPU memory limit), runs "
+            "with offload when part of it sits in slower system RAM beside the GPUs, and "
+            "does not fit otherwise. GPUs use their VRAM; Macs and other unified-memory "
+            "machines use the share their GPU may take. Every page, FAQ answer and API "
+            "response uses this one rule.",
         ),
     )
