@@ -65,7 +65,7 @@ class Calculation:
     chart: MemoryChart
     presets: tuple[tuple[int, str], ...]  # (context, query string)
     notes: tuple[str, ...]
-    builds: SpeedTable | None = None  # the preset builds and the visitor's own
+    builds: SpeedTable  # the preset builds and the visitor's own
 
     @property
     def context_label(self) -> str:
