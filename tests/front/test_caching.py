@@ -154,6 +154,25 @@ def test_api_key_is_canonical_too(client, django_assert_num_queries):
     assert again.json() == first
 
 
+def test_api_key_writes_the_build_canonically_and_keeps_every_gpu(
+    client, django_assert_num_queries
+):
+    first = client.get(
+        "/api/v1/estimate?model=deepseek-r1&host=sp5-epyc-9004-1p&ram_gb=768&gpu=rtx-3090&gpu=rtx-4090"
+    ).json()
+    assert len(first["build"]["gpu_bytes"]) == 2
+    with django_assert_num_queries(0):
+        again = client.get(
+            "/api/v1/estimate?gpu=RTX-3090&ram_gb=0768&model=deepseek-r1&gpu=rtx-4090:1"
+            "&host=sp5-epyc-9004-1p&utm_source=x"
+        )
+    assert again.json() == first
+    one_gpu = client.get(
+        "/api/v1/estimate?model=deepseek-r1&host=sp5-epyc-9004-1p&ram_gb=768&gpu=rtx-3090"
+    ).json()
+    assert len(one_gpu["build"]["gpu_bytes"]) == 1  # not the two-GPU answer from the cache
+
+
 # --- invalidation by named data versions ---------------------------------------------------
 
 
