@@ -14,7 +14,7 @@ from calculator.engine.hardware import machine_budget_bytes, recommended_ram_gb
 from calculator.engine.quant import PRESETS, WeightsBreakdown, weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
-from calculator.engine.verdict import CostFn, Verdict, installed_gb, verdict
+from calculator.engine.verdict import BuildVerdict, CostFn, installed_gb
 from calculator.formatting import context_label
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
@@ -57,7 +57,6 @@ class Calculation:
     arch: Architecture
     options: Options
     estimate: Estimate
-    verdict: Verdict
     segments: tuple[Segment, ...]
     speed_rows: tuple[SpeedRow, ...]
     ladder: tuple[LadderRow, ...]
@@ -66,6 +65,12 @@ class Calculation:
     presets: tuple[tuple[int, str], ...]  # (context, query string)
     notes: tuple[str, ...]
     builds: SpeedTable  # the preset builds and the visitor's own
+
+    @property
+    def verdict(self) -> BuildVerdict:
+        """The build verdict: the cheapest preset build of each kind that runs it
+        comfortably (``builds.verdict``; the page, the FAQ and compare say the same)."""
+        return self.builds.verdict
 
     @property
     def context_label(self) -> str:
@@ -152,13 +157,12 @@ def calculation(
         est = services.estimate_for(arch, options, hardware, weights=weights)
         return (
             est,
-            verdict(est.speeds, est.recommended_ram_gb),
             breakdown_segments(est),
             speed_rows(est),
             (*est.notes, *extra_notes),
         )
 
-    est, ver, segments, rows, notes = memo.memo(
+    est, segments, rows, notes = memo.memo(
         arch, ("calculation", options, weights, extra_notes, memo.hardware_key(hardware)), build
     )
     return Calculation(
@@ -166,7 +170,6 @@ def calculation(
         arch=arch,
         options=options,
         estimate=est,
-        verdict=ver,
         segments=segments,
         speed_rows=rows,
         ladder=ladder_rows(arch, options, defaults, hardware),
