@@ -28,9 +28,9 @@ from calculator.engine.kv_cache import KV_TYPES
 from calculator.engine.quant import PRESETS
 from calculator.models import LlmModel
 from faq import builders
-from front.payloads import build_payload
+from front.payloads import build_payload, estimate_payload, model_payload
 from front.presenters.builds import models_on_build, speed_table
-from front.presenters.lists import runs_in_budget
+from front.presenters.lists import runs_in_budget, runs_on_profile
 from front.presenters.model_page import LADDER_MACHINES_GB, ladder_rows
 
 ESTIMATE = "/api/v1/estimate"
@@ -338,6 +338,31 @@ def test_faq_ladder_stars_and_hardware_pages_pick_the_same_quant_for_a_ram_size(
             if [fig.value] != (starred or [None]) or listed.quant != fig.value:
                 problems.append((model.slug, fig.budget_gb, fig.value, starred, listed.quant))
     assert checked > 100
+    assert not problems, problems[:10]
+
+
+def test_hardware_pages_and_the_api_speeds_agree_on_the_best_quant_and_its_fit(sweep, db):
+    hardware, models, _, _ = sweep
+    options = Options(context=SWEEP_CONTEXTS[0])
+    problems, checked = [], 0
+    for profile in hardware.profiles[::4]:
+        rows = runs_on_profile([m for m, _ in models], profile, hardware, options)
+        for row in rows:
+            pick = services.best_quant_for(
+                row.arch, options, services.profile_build(profile, hardware), hardware
+            )
+            assert row.quant == (pick.quant if pick else None), (row.model.slug, profile.slug)
+            if pick is None:
+                continue
+            at = Options(quant=pick.quant, context=options.context)
+            est = services.estimate_for(row.arch, at, hardware, (profile,))
+            (speed,) = estimate_payload(est, model_payload(row.model, row.arch), (profile,))[
+                "speeds"
+            ]
+            checked += 1
+            if speed["fit"] != pick.fit or speed["fits"] != (pick.fit == "comfortable"):
+                problems.append((row.model.slug, profile.slug, pick.quant, pick.fit, speed["fit"]))
+    assert checked > 200
     assert not problems, problems[:10]
 
 
