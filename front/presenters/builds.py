@@ -24,14 +24,7 @@ from calculator.engine.verdict import BuildVerdict, CostFn, build_verdict, insta
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
 from front import memo
-
-# Plain words for the one fit rule's four answers (pools.classify).
-FIT_LABELS: dict[FitClass, str] = {
-    "comfortable": "Fits comfortably",
-    "tight": "Fits tightly",
-    "offload": "Runs with offload",
-    "none": "Does not fit",
-}
+from front.presenters.labels import label
 
 
 def installed_label(build: Build) -> str:
@@ -66,7 +59,7 @@ class BuildRow:
 
     @property
     def fit_label(self) -> str:
-        return FIT_LABELS[self.placement.fit]
+        return label("fit", self.placement.fit)
 
     @property
     def memory(self) -> str:
@@ -144,7 +137,7 @@ class ModelOnBuild:
 
     @property
     def fit_label(self) -> str:
-        return FIT_LABELS[self.pick.fit if self.pick else "none"]
+        return label("fit", self.pick.fit if self.pick else "none")
 
 
 def best_on_build(
