@@ -60,3 +60,16 @@ def tps(value: float | None) -> str:
     if value >= 1:
         return f"{value:.1f}"
     return f"{value:.2f}"
+
+
+def seconds(value: float | None) -> str:
+    """A wait a visitor reads: "0.4 s", "12 s", "3.4 min", "1.2 h"; "–" when unknown."""
+    if value is None:
+        return "–"
+    if value < 10:
+        return f"{value:.1f} s"
+    if value < 120:
+        return f"{value:.0f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"

@@ -22,9 +22,17 @@ Two modes, one set of rules:
   ``CommandError``).
 
 Blank values (``?quant=``, an unset flag) mean "the default". Both modes fill a copy of
-``defaults``, a dataclass with one attribute per field (``Options`` today). New options,
-such as the build fields (gpu, host, ram_gb, dimms, preset), are new table entries plus
-the attributes they fill; the pages, the API schema and the CLI flags follow the table.
+``defaults``, a dataclass with one attribute per field (``Options`` for ``FIELDS``).
+
+``BUILD_FIELDS`` is the second table, the machine a visitor picks, filling a
+:class:`BuildQuery`: ``build`` (a preset build's slug), ``host`` (a platform or machine
+slug), ``ram_gb``, ``dimms`` (how many DIMMs hold ``ram_gb``) and ``gpu``
+(``<slug>[:count]``, repeatable: a field with ``many=True`` reads every value given).
+The parser checks their syntax and bounds; whether a slug names a real platform, GPU or
+preset, and whether the platform can hold the memory, is the engine's to say
+(``calculator.services.build_from_query``). The same two modes and the same canonical
+query apply: ``canonical_query(query, BUILD_DEFAULTS, BUILD_NAMES)``, in the table's
+order, every ``gpu`` value kept in the order given.
 """
 
 from __future__ import annotations
@@ -64,10 +72,17 @@ class OptionField:
     label: str  # how a page names it
     help: str  # what it accepts (API schema and CLI --help)
     parse: Callable[[object], Any]  # typed input → canonical value, or EngineError(…, name)
+    many: bool = False  # repeatable (``gpu=a&gpu=b``): ``parse`` gets the list of values
 
     def text(self, value: Any) -> str:
         """The canonical value as it appears in a query string."""
         return str(value)
+
+    def items(self, value: Any) -> list[tuple[str, str]]:
+        """(name, text) pairs for a query string: one per value of a repeatable field."""
+        if self.many:
+            return [(self.name, self.text(v)) for v in value]
+        return [(self.name, self.text(value))]
 
 
 def _shown(raw: object) -> str:
@@ -169,7 +184,122 @@ FIELDS: tuple[OptionField, ...] = (
     ),
 )
 NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
-BY_NAME: dict[str, OptionField] = {f.name: f for f in FIELDS}
+
+
+# --- the build a visitor picks ---------------------------------------------------------
+
+MAX_GPUS = 8  # the engine's limit (calculator.engine.build.MAX_GPUS); checked there too
+MAX_RAM_GB = 100_000
+MAX_DIMMS = 64
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
+
+
+@dataclass(frozen=True, slots=True)
+class GpuPick:
+    """``rtx-3090:2``: a GPU profile's slug and how many cards."""
+
+    slug: str
+    count: int = 1
+
+    def __str__(self) -> str:
+        return self.slug if self.count == 1 else f"{self.slug}:{self.count}"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildQuery:
+    """The machine asked for: a preset build, or a host with RAM, DIMMs and GPUs."""
+
+    build: str = ""
+    host: str = ""
+    ram_gb: int | None = None
+    dimms: int | None = None
+    gpu: tuple[GpuPick, ...] = ()
+
+    @property
+    def given(self) -> bool:
+        return self != BUILD_DEFAULTS
+
+
+BUILD_DEFAULTS = BuildQuery()
+
+
+def _slug(raw: object, name: str, what: str) -> str:
+    text = _text(raw, name).lower()
+    if not _SLUG.fullmatch(text):
+        raise EngineError(f"{what} '{_shown(raw)}' is not a slug (such as {name}-name)", name)
+    return text
+
+
+def parse_build(raw: object) -> str:
+    return _slug(raw, "build", "build")
+
+
+def parse_host(raw: object) -> str:
+    return _slug(raw, "host", "host")
+
+
+def _bounded(raw: object, name: str, top: int, what: str) -> int:
+    value = _whole_number(raw, name)
+    if value is None or not 0 < value <= top:
+        raise EngineError(f"{what} must be a whole number from 1 to {top:,} (got {_shown(raw)})",
+                          name)  # fmt: skip
+    return value
+
+
+def parse_ram_gb(raw: object) -> int:
+    return _bounded(raw, "ram_gb", MAX_RAM_GB, "ram_gb (GB of RAM installed)")
+
+
+def parse_dimms(raw: object) -> int:
+    return _bounded(raw, "dimms", MAX_DIMMS, "dimms (how many DIMMs)")
+
+
+def _gpu_pick(raw: object) -> GpuPick:
+    text = _text(raw, "gpu").lower()
+    slug, _, count = text.partition(":")
+    slug = _slug(slug, "gpu", "GPU")
+    if not count:
+        return GpuPick(slug)
+    number = _whole_number(count, "gpu")
+    if number is None or not 0 < number <= MAX_GPUS:
+        raise EngineError(
+            f"GPU count must be between 1 and {MAX_GPUS} (got '{_shown(raw)}')", "gpu"
+        )
+    return GpuPick(slug, number)
+
+
+def parse_gpus(raw: object) -> tuple[GpuPick, ...]:
+    """Every ``gpu`` value (``rtx-3090:2``), at most ``MAX_GPUS`` cards in all."""
+    values = raw if isinstance(raw, list | tuple) else [raw]
+    picks = tuple(_gpu_pick(v) for v in values if not _absent(v))
+    total = sum(p.count for p in picks)
+    if total > MAX_GPUS:
+        raise EngineError(f"a build holds at most {MAX_GPUS} GPUs, not {total}", "gpu")
+    return picks
+
+
+BUILD_FIELDS: tuple[OptionField, ...] = (
+    OptionField("build", "Preset build", "a preset build's slug (see /builds/)", parse_build),
+    OptionField(
+        "host",
+        "Platform or machine",
+        "a CPU platform or a machine's slug (sp5-epyc-9004-1p, apple-m3-ultra-512)",
+        parse_host,
+    ),  # fmt: skip
+    OptionField("ram_gb", "RAM installed (GB)", "GB of RAM installed in the host", parse_ram_gb),
+    OptionField("dimms", "DIMMs", "how many DIMMs hold ram_gb", parse_dimms),
+    OptionField(
+        "gpu",
+        "GPUs",
+        f"a GPU profile's slug, ':count' for several (rtx-3090:2); repeatable, at most "
+        f"{MAX_GPUS} cards",
+        parse_gpus,
+        many=True,
+    ),  # fmt: skip
+)
+BUILD_NAMES: tuple[str, ...] = tuple(f.name for f in BUILD_FIELDS)
+TABLES: tuple[tuple[OptionField, ...], ...] = (FIELDS, BUILD_FIELDS)
+BY_NAME: dict[str, OptionField] = {f.name: f for table in TABLES for f in table}
 
 
 def _fields(names: Iterable[str]) -> list[OptionField]:
@@ -177,11 +307,32 @@ def _fields(names: Iterable[str]) -> list[OptionField]:
     unknown = wanted - set(BY_NAME)
     if unknown:
         raise KeyError(f"not an option: {', '.join(sorted(unknown))}")
-    return [f for f in FIELDS if f.name in wanted]  # always in the table's order
+    return [f for t in TABLES for f in t if f.name in wanted]  # always in the table's order
 
 
 def _absent(raw: object) -> bool:
+    if isinstance(raw, list | tuple):
+        return all(_absent(v) for v in raw)
     return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _raw(data: Mapping[str, Any], field: OptionField) -> object:
+    """What ``data`` gives for ``field``: every value of a repeatable field (a
+    ``QueryDict``'s list, a list, or one value), else the one value."""
+    if field.many and hasattr(data, "getlist"):
+        return data.getlist(field.name)
+    return data.get(field.name)
+
+
+def raw_items(data: Mapping[str, Any], fields: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, value) of every non-blank value given for ``fields``, as typed, in the
+    table's order (a page with a bad value is rendered from what was typed)."""
+    items = []
+    for field in _fields(fields):
+        raw = _raw(data, field)
+        values = raw if isinstance(raw, list | tuple) else [raw]
+        items.extend((field.name, str(v)) for v in values if not _absent(v))
+    return items
 
 
 def parse_value(name: str, raw: object) -> Any:
@@ -204,7 +355,7 @@ def parse_strict(
     bad field raises ``EngineError(message, field)``."""
     values = {}
     for field in _fields(fields):
-        raw = data.get(field.name)
+        raw = _raw(data, field)
         if not _absent(raw):
             values[field.name] = field.parse(raw)
     options = replace(defaults, **values)  # type: ignore[type-var]
@@ -221,7 +372,7 @@ def parse_lenient(
     ``Problem``; nothing raises."""
     values, problems = {}, []
     for field in _fields(fields):
-        raw = data.get(field.name)
+        raw = _raw(data, field)
         if _absent(raw):
             continue
         try:
@@ -242,9 +393,10 @@ def canonical_items(
 ) -> list[tuple[str, str]]:
     """(name, canonical text) of each field that differs from ``defaults``, in order."""
     return [
-        (f.name, f.text(getattr(options, f.name)))
+        item
         for f in _fields(fields)
         if getattr(options, f.name) != getattr(defaults, f.name)
+        for item in f.items(getattr(options, f.name))
     ]
 
 

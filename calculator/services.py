@@ -22,11 +22,19 @@ from django.db import transaction
 from calculator.engine import context
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
-from calculator.engine.build import Build, Efficiency, Inventory, Tuning, build_from_spec
+from calculator.engine.build import (
+    Build,
+    Efficiency,
+    Inventory,
+    Tuning,
+    build_from_spec,
+    device_build,
+)
 from calculator.engine.estimate import BuildsEstimate, Estimate, Options, estimate, estimate_builds
+from calculator.engine.fit import QuantPick, best_quant_on
 from calculator.engine.platform import Platform, platforms_from_data
 from calculator.engine.quant import WeightsBreakdown
-from calculator.engine.types import Architecture
+from calculator.engine.types import Architecture, EngineError
 from calculator.models import (
     SEED_FIELDS,
     EfficiencyClass,
@@ -34,6 +42,7 @@ from calculator.models import (
     LlmModel,
     checksum,
 )
+from calculator.options import BuildQuery
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODELS_DIR = DATA_DIR / "models"
@@ -44,6 +53,7 @@ MOE_PENALTY_KEY = "moe_penalty"
 MULTI_GPU_KEY = "multi_gpu"  # overhead_ms: per token for each GPU after the first
 PCIE_KEY = "pcie"  # eta: share of the PCIe link weight copies to a GPU reach
 DEFAULT_HOST_SLUG = "desktop-ddr5-5600-2ch"
+DEFAULT_PICKER_HOST = "am5-ryzen-9000"  # the platform GPUs picked without a host sit in
 
 
 # --- loading reviewed data files ---------------------------------------------------
@@ -303,14 +313,27 @@ def hardware_set() -> HardwareSet:
 
 
 def custom_hardware(
-    hardware: HardwareSet, *, memory_gb: float, bandwidth_gbps: float, kind: str
+    hardware: HardwareSet,
+    *,
+    memory_gb: float,
+    bandwidth_gbps: float,
+    kind: str,
+    fp16_tflops: float | None = None,
+    sockets: int = 1,
 ) -> hw.HardwareProfile:
+    """A visitor's own machine; with ``fp16_tflops`` its prompt speed is estimated too
+    (its kind's fitted prompt efficiency), ``sockets``: 1 or 2 (NUMA, as a platform's)."""
+    eff = hardware.efficiency.get(KIND_CLASS[kind])
     return hw.custom_profile(
         memory_gb=memory_gb,
         bandwidth_gbps=bandwidth_gbps,
         kind=kind,  # type: ignore[arg-type]
         efficiency=hardware.efficiency_by_kind[kind][0],
         overhead_ms=hardware.efficiency_by_kind[kind][1],
+        fp16_tflops=fp16_tflops,
+        prefill_efficiency=eff.prefill_eta if eff and fp16_tflops else None,
+        moe_prefill_us=eff.moe_prefill_us if eff else 0.0,
+        sockets=sockets,
     )
 
 
@@ -377,6 +400,56 @@ def preset_build(slug: str, hardware: HardwareSet) -> Build | None:
     return next((b for b in preset_builds(hardware) if b.slug == slug), None)
 
 
+# Which query field a build error belongs to: the engine names the API's spec field
+# (``build.host.memory_gb``); a page, the GET API and the CLI name their own (``ram_gb``).
+# The first prefix that matches wins.
+QUERY_FIELD_OF: tuple[tuple[str, str], ...] = (
+    ("build.host.memory_gb", "ram_gb"),
+    ("build.host.dimms", "dimms"),
+    ("build.host", "host"),
+    ("build.gpus", "gpu"),
+)
+
+
+def query_field(spec_field: str) -> str:
+    return next((q for prefix, q in QUERY_FIELD_OF if spec_field.startswith(prefix)), "build")
+
+
+def build_spec(query: BuildQuery, hardware: HardwareSet) -> dict[str, Any]:
+    """The API-shaped spec for a picked host, RAM, DIMMs and GPUs (GPUs without a host
+    sit in ``DEFAULT_PICKER_HOST``)."""
+    host: dict[str, Any] = {"profile": query.host or DEFAULT_PICKER_HOST}
+    if query.ram_gb is not None:
+        host["memory_gb"] = query.ram_gb
+    if query.dimms is not None:
+        if query.ram_gb is None or query.ram_gb % query.dimms:
+            raise EngineError("give ram_gb as a whole number of GB per DIMM with dimms",
+                              "dimms")  # fmt: skip
+        host["dimms"] = {"count": query.dimms, "size_gb": query.ram_gb // query.dimms}
+    elif host["profile"] in platforms() and query.ram_gb is None:
+        raise EngineError("give the GB of RAM installed on this platform", "ram_gb")
+    gpus = [{"profile": g.slug, "count": g.count} for g in query.gpu]
+    return {"host": host, "gpus": gpus}
+
+
+def build_from_query(query: BuildQuery, hardware: HardwareSet) -> Build | None:
+    """The build a page, the GET API or the CLI asks about: a preset (``build``), or a
+    host with RAM, DIMMs and GPUs; None when nothing is asked. ``EngineError`` names the
+    query field (``gpu``, ``ram_gb``, ``host``...)."""
+    if not query.given:
+        return None
+    if query.build:
+        preset = preset_build(query.build, hardware)
+        if preset is None:
+            raise EngineError(f"unknown build '{query.build}': see /builds/", "build")
+        return preset
+    spec = build_spec(query, hardware)  # its errors name query fields already
+    try:
+        return build_from_spec(spec, inventory(hardware))
+    except EngineError as err:
+        raise EngineError(str(err), query_field(err.field)) from None
+
+
 def estimate_on_builds(
     arch: Architecture,
     options: Options,
@@ -388,6 +461,31 @@ def estimate_on_builds(
     published file's own instead of the preset's prediction."""
     chosen = preset_builds(hardware) if builds is None else builds
     return estimate_builds(arch, options, chosen, tuning=hardware.tuning, weights=weights)
+
+
+# --- the one "best quant" rule on the machines pages, FAQ and API name ------------------
+
+
+def profile_build(profile: hw.HardwareProfile, hardware: HardwareSet) -> Build:
+    """The build a listed profile stands for (what its per-profile speeds plan on): a GPU
+    beside the default desktop host, or the machine alone."""
+    return device_build(profile, hardware.host or profile)
+
+
+def ram_machine(memory_gb: float, hardware: HardwareSet) -> Build:
+    """A CPU machine with ``memory_gb`` of RAM (what "fits in 128 GB" means): on it
+    "comfortable" is exactly "within the recommended RAM"."""
+    bandwidth = hardware.host.bandwidth_gbps if hardware.host else 89.6
+    machine = custom_hardware(hardware, memory_gb=memory_gb, bandwidth_gbps=bandwidth, kind="cpu")
+    return device_build(machine, machine)
+
+
+def best_quant_for(
+    arch: Architecture, options: Options, build: Build, hardware: HardwareSet
+) -> QuantPick | None:
+    """THE best quant of ``arch`` on ``build`` (:func:`calculator.engine.fit.best_quant_on`
+    with the calibrated tuning): every page, FAQ answer and API figure asks this."""
+    return best_quant_on(arch, options, build, tuning=hardware.tuning)
 
 
 def find_model(key: str) -> LlmModel | None:

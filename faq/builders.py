@@ -1,8 +1,9 @@
 """Questions and answers derived from the sizing engine.
 
 Plain functions: each per-model answer is composed from the same engine calls the
-model page makes (``services.estimate_for``, ``fit.best_quant``,
-``quant.native_weights_bytes``), and records every figure it states as a
+model page makes (``services.estimate_for``, ``services.best_quant_for`` (the engine's
+one best-quant rule, ``fit.best_quant_on``), ``services.estimate_on_builds`` with the
+build verdict, ``quant.native_weights_bytes``), and records every figure it states as a
 :class:`Figure` (metric, inputs, value, printed text). Tests recompute each
 figure with the engine; the admin compares editors' overrides against them.
 Nothing numeric is typed here: change the spec or the engine and the answers
@@ -18,13 +19,14 @@ from typing import Any
 
 from calculator import services
 from calculator.engine import context as context_limits
+from calculator.engine.build import Build
 from calculator.engine.estimate import Estimate, Options
-from calculator.engine.fit import best_quant, ladder, total_bytes
-from calculator.engine.hardware import GIB, OS_RESERVE_BYTES, PLANNING_FILL, machine_budget_bytes
+from calculator.engine.fit import ladder, total_bytes
+from calculator.engine.hardware import GIB, OS_RESERVE_BYTES, PLANNING_FILL
 from calculator.engine.quant import native_weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import SUPPORTED, Architecture
-from calculator.engine.verdict import verdict
+from calculator.engine.verdict import build_verdict
 from calculator.formatting import ctx, gb, params, tps
 from calculator.models import LlmModel
 
@@ -167,6 +169,12 @@ class _Ctx:
         if options not in self._estimates:
             self._estimates[options] = services.estimate_for(self.arch, options, self.hardware)
         return self._estimates[options]
+
+
+def _best(c: _Ctx, options: Options, build: Build) -> str | None:
+    """The one best-quant rule (``services.best_quant_for``), as every page applies it."""
+    pick = services.best_quant_for(c.arch, options, build, c.hardware)
+    return pick.quant if pick else None
 
 
 def _speed(est: Estimate, slug: str) -> SpeedEstimate | None:
@@ -370,7 +378,7 @@ def fits_answer(c: _Ctx) -> QA:
     options = Options(context=context)
     rows = []
     for size in FIT_BUDGETS_GB:
-        pick = best_quant(arch, options, machine_budget_bytes(size))
+        pick = _best(c, options, services.ram_machine(size, c.hardware))
         budget = b.fig("budget_gb", size, f"{size} GB", budget_gb=size)
         text = b.fig("best_quant", pick, pick or "nothing", context=context, budget_gb=size)
         rows.append(f"{budget}: {text}")
@@ -378,13 +386,15 @@ def fits_answer(c: _Ctx) -> QA:
     smallest_total = total_bytes(arch, replace(options, quant=smallest))
     q = {"quant": smallest, "context": context, "kv_type": "f16"}
     parts = [
-        f"The best-quality quantization of {name} that fits each memory size, with "
+        f"The best quantization of {name} for a PC with each amount of RAM, with "
         f"{b.fig('context', context, ctx(context), context=context)} context: "
         f"{'; '.join(rows)}.",
         f"The smallest file, {smallest}, needs "
         f"{b.fig('total_bytes', smallest_total, gb(smallest_total), **q)} in total.",
-        f"“Fits” means the whole estimate stays within {PLANNING_FILL:.0%} of the memory; "
-        "quants below about 3 bits lose noticeable quality.",
+        "The pick is the one every page and the API make: the highest quality that runs "
+        f"(the whole estimate within {PLANNING_FILL:.0%} of the memory before a tighter fit), "
+        "K- and I-quants before legacy types of the same size, and nothing under about 3 "
+        "bits per weight, which loses noticeable quality, while a larger quant runs.",
     ]
     return b.qa(
         "fits",
@@ -429,7 +439,8 @@ def hardware_answer(c: _Ctx) -> QA:
         return unsupported
     quant, context = DEFAULT_QUANT, _context_for(arch)
     est = c.estimate(quant, context)
-    ver = verdict(est.speeds, est.recommended_ram_gb)
+    builds = services.estimate_on_builds(arch, Options(quant=quant, context=context), c.hardware)
+    ver = build_verdict(builds.placements, builds.estimate.recommended_ram_gb)
     b.fig(
         "recommended_ram_gb", est.recommended_ram_gb, ram_text(est.recommended_ram_gb),
         quant=quant, context=context, kv_type="f16",
@@ -518,7 +529,7 @@ def cpu_answer(c: _Ctx) -> QA:
             "hardware_memory_gb", biggest.memory_gb, f"{biggest.memory_gb:g} GB",
             hardware=biggest.slug,
         )  # fmt: skip
-        pick = best_quant(arch, Options(context=context), machine_budget_bytes(biggest.memory_gb))
+        pick = _best(c, Options(context=context), services.profile_build(biggest, c.hardware))
         parts = [
             f"Not at {quant}: that needs {ram} of RAM, and a desktop platform takes at most "
             f"{cap} ({biggest.name})."
@@ -706,9 +717,13 @@ def general_faq() -> tuple[QA, ...]:
             "What does “fits” mean on this site?",
             "An estimate counts the weights, the KV cache, llama.cpp's compute buffer, the "
             f"free margin llama.cpp keeps on every device and a {reserve} reserve for the "
-            f"operating system. A model fits a machine when that total stays within {fill} of "
-            "its memory, and the RAM we recommend is the smallest size sold that meets that "
-            "rule. GPUs use their VRAM; Macs and other unified-memory machines use the share "
-            "their GPU may take.",
+            f"operating system. A model fits a machine comfortably when that total stays "
+            f"within {fill} of its memory, and the RAM we recommend is the smallest size sold "
+            "that meets that rule. It fits tightly when it runs with less headroom (we say "
+            "how much is left and what to change, such as macOS's GPU memory limit), runs "
+            "with offload when part of it sits in slower system RAM beside the GPUs, and "
+            "does not fit otherwise. GPUs use their VRAM; Macs and other unified-memory "
+            "machines use the share their GPU may take. Every page, FAQ answer and API "
+            "response uses this one rule.",
         ),
     )

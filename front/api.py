@@ -29,6 +29,7 @@ from calculator import options as option_table
 from calculator import selectors, services
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
+from calculator.engine.build import Build
 from calculator.engine.estimate import Options
 from calculator.engine.quant import PRESETS, native_weights_bytes, weights_bytes
 from calculator.engine.types import Architecture, EngineError
@@ -61,6 +62,7 @@ def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 Kind = Literal["gpu", "apple", "apu", "cpu"]
+Fit = Literal["comfortable", "tight", "offload", "none"]
 
 
 class ApiError(Exception):
@@ -182,6 +184,24 @@ class SpeedOut(Schema):
     formula: str
     note: str
     llama_cpp_command: str | None
+    fit: Fit
+    prefill_tokens_per_s: float | None
+    time_to_first_token_s: float | None
+
+
+class BuildOut(Schema):
+    name: str
+    fit: Fit
+    mode: str  # gpu, multi_gpu, unified, cpu, expert_offload, partial_offload, does_not_fit
+    tokens_per_s: float | None
+    tokens_per_s_low: float | None
+    tokens_per_s_high: float | None
+    prefill_tokens_per_s: float | None
+    time_to_first_token_s: float | None
+    gpu_bytes: list[int]
+    host_bytes: int
+    llama_cpp_command: str | None
+    note: str
 
 
 class EstimateOut(Schema):
@@ -200,6 +220,7 @@ class EstimateOut(Schema):
     ollama_num_ctx: int
     notes: list[str]
     file: FileOut | None = None
+    build: BuildOut | None = None
 
 
 # One parameter per calculator option, from the parser's table; text or numbers, parsed
@@ -220,15 +241,38 @@ class MachineIn(OptionsIn):  # type: ignore[misc, valid-type]
     bandwidth_gbps: float | None = Field(None, gt=0, le=100_000)
     memory_gb: float | None = Field(None, gt=0, le=1_000_000)
     kind: Kind | None = None
+    fp16_tflops: float | None = Field(None, gt=0, le=100_000)
+    sockets: int | None = Field(None, ge=1, le=2)
 
 
-class EstimateQuery(MachineIn):
+# The build a GET asks about: one parameter per field of the parser's build table
+# (``gpu`` repeats), parsed by calculator.options like the pages and the CLI.
+BuildQueryIn: type[Schema] = create_model(
+    "BuildQueryIn",
+    __base__=MachineIn,
+    **{
+        f.name: (
+            (list[str] | None) if f.many else (str | int | None),
+            Field(None, description=f.help),
+        )  # type: ignore[misc]
+        for f in option_table.BUILD_FIELDS
+    },
+)
+
+
+class EstimateQuery(BuildQueryIn):  # type: ignore[misc, valid-type]
     model: str = Field(..., min_length=1, max_length=200)
 
 
 class EstimateBody(MachineIn):
     config: dict[str, Any]
     name: str = Field("Custom model", max_length=200)
+    build: dict[str, Any] | None = Field(
+        None,
+        description='{"host": {"profile", "memory_gb"} | {"kind", "bandwidth_gbps", '
+        '"memory_gb", "sockets", "fp16_tflops"}, "gpus": [{"profile", "count"} | '
+        '{"bandwidth_gbps", "memory_gb", "fp16_tflops", "count"}]}',
+    )
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -247,8 +291,15 @@ def _profiles(params: MachineIn, hardware: services.HardwareSet) -> tuple[hw.Har
                 memory_gb=params.memory_gb or 0,
                 bandwidth_gbps=params.bandwidth_gbps or 0,
                 kind=params.kind or "cpu",
+                fp16_tflops=params.fp16_tflops,
+                sockets=params.sockets or 1,
             ),
         )
+    extras = (("fp16_tflops", params.fp16_tflops), ("sockets", params.sockets))
+    given = next((name for name, value in extras if value is not None), None)
+    if given:
+        raise ApiError(given, f"{given} describes a custom machine: give bandwidth_gbps, "
+                       "memory_gb and kind with it")  # fmt: skip
     if params.hardware:
         profile = hardware.get(params.hardware)
         if profile is None:
@@ -265,6 +316,18 @@ def _options(params: MachineIn, model: LlmModel | None = None) -> Options:
     return option_table.parse_strict(params.model_dump(), default)
 
 
+def _build(params: MachineIn, hardware: services.HardwareSet) -> Build | None:
+    """The build asked about: POST's ``build`` object (errors name ``build.gpus[0].count``
+    ...) or GET's build fields (errors name ``gpu``, ``ram_gb`` ...); None without one."""
+    spec = getattr(params, "build", None)
+    if isinstance(params, EstimateBody):
+        return services.build_from_request(spec, hardware) if spec is not None else None
+    query = option_table.parse_strict(
+        params.model_dump(), option_table.BUILD_DEFAULTS, option_table.BUILD_NAMES
+    )
+    return services.build_from_query(query, hardware)
+
+
 def _run(
     arch: Architecture,
     params: MachineIn,
@@ -273,14 +336,25 @@ def _run(
     published: PublishedWeights | None = None,
 ) -> dict[str, Any]:
     hardware = services.hardware_set()
+    build = _build(params, hardware)
     profiles = _profiles(params, hardware)
     weights = published.weights if published else None
     est = services.estimate_for(arch, options, hardware, profiles, weights=weights)
-    return estimate_payload(est, model_out, profiles, published)
+    placed = None
+    if build is not None:
+        placed = services.estimate_on_builds(arch, options, hardware, (build,), weights)
+    return estimate_payload(
+        est, model_out, profiles, published, placed.placements[0] if placed else None
+    )
 
 
-# The estimate's query parameters besides the options (the cache keys on them all).
-ESTIMATE_PARAMS = tuple(n for n in EstimateQuery.model_fields if n not in option_table.NAMES)
+# The estimate's query parameters besides the options and the build fields (the cache
+# keys on them all: the build fields canonically, every gpu in order).
+ESTIMATE_PARAMS = tuple(
+    n
+    for n in EstimateQuery.model_fields
+    if n not in option_table.NAMES and n not in option_table.BUILD_NAMES
+)
 
 
 # --- endpoints -------------------------------------------------------------------
@@ -320,11 +394,16 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
 
 @api.get("/estimate", response=EstimateOut, summary="Estimate for a catalog model")
 @decorate_view(
-    cached_page(options=option_table.NAMES, params=ESTIMATE_PARAMS, defaults=defaults_for_api),
+    cached_page(
+        options=option_table.NAMES, params=ESTIMATE_PARAMS, defaults=defaults_for_api, build=True
+    ),
     guard("API_RATE_GET"),
 )
 def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
     option_table.parse_strict(params.model_dump())  # bad syntax: 400 before the lookup
+    option_table.parse_strict(
+        params.model_dump(), option_table.BUILD_DEFAULTS, option_table.BUILD_NAMES
+    )
     # A slug or repository id; a model's name or nickname too ("DeepSeek R1", "R1").
     model = services.find_model(params.model) or search.resolve(params.model, selectors.models())
     if model is None:

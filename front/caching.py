@@ -7,6 +7,9 @@ So the key is built only from what a page can show:
 * the page's options, validated by ``calculator.options`` and written canonically
   (``?quant=q4_k_m&context=32k`` and ``?context=32768&quant=Q4_K_M`` are one entry;
   default values are left out);
+* the machine a model page or the API is asked about (``calculator.options``'
+  ``BUILD_FIELDS``: build, host, ram_gb, dimms, every gpu), canonically and in the
+  table's order, after the options;
 * the page's own filter parameters (``q``, ``family``, ``models``…), in a fixed order;
 * the htmx rendering mode: a full page, or a partial for one of the target ids the
   site's templates use (``HTMX_TARGETS``); any other ``HX-Target`` is ignored;
@@ -56,6 +59,7 @@ class PageKey:
     options: tuple[str, ...] = ()  # calculator.options fields the page reads
     params: tuple[str, ...] = ()  # the page's own query parameters
     data: tuple[str, ...] = (versions.MODELS,)  # calculator.versions names it shows
+    build: bool = False  # reads the build a visitor picks (calculator.options.BUILD_FIELDS)
 
     def canonical_query(
         self, query: QueryDict, defaults: Any = option_table.DEFAULTS
@@ -64,19 +68,26 @@ class PageKey:
         (False when an option value is bad: the page shows a message for it).
         ``defaults``: the options this page shows when none are given (a model's own
         default quant), so an option equal to them is dropped and no other is."""
-        parsed, problems = option_table.parse_lenient(query, defaults, fields=self.options)
-        if problems:  # rendered fresh with its message: keep what was typed
-            items = [(n, query[n]) for n in self.options if query.get(n)]
-        else:
-            items = option_table.canonical_items(parsed, defaults, fields=self.options)
+        tables = [(defaults, self.options)]
+        if self.build:
+            tables.append((option_table.BUILD_DEFAULTS, option_table.BUILD_NAMES))
+        items: list[tuple[str, str]] = []
+        cacheable = True
+        for table_defaults, names in tables:
+            parsed, problems = option_table.parse_lenient(query, table_defaults, fields=names)
+            if problems:  # rendered fresh with its message: keep what was typed
+                items.extend(option_table.raw_items(query, names))
+                cacheable = False
+            else:
+                items.extend(option_table.canonical_items(parsed, table_defaults, fields=names))
         for name in self.params:
             value = query.get(name, "").strip()[:MAX_PARAM]
             if value:
                 items.append((name, value))
         encoded = QueryDict(mutable=True)
         for name, value in items:
-            encoded[name] = value
-        return encoded.urlencode(), not problems
+            encoded.appendlist(name, value)
+        return encoded.urlencode(), cacheable
 
 
 def htmx_mode(request: HttpRequest) -> str:
@@ -104,7 +115,11 @@ def _accepts_gzip(request: HttpRequest) -> bool:
 
 
 def store(key: str, response: HttpResponse) -> None:
+    """Keep a 200; a response marked ``no-store`` (a page showing a message about its
+    input, such as a build the engine refused) is rendered fresh every time."""
     if response.status_code != 200 or response.streaming or response.cookies:
+        return
+    if "no-store" in response.get("Cache-Control", ""):
         return
     patch_vary_headers(response, ("Accept-Encoding",))
     headers = [(k, v) for k, v in response.items() if k.lower() not in SKIP_HEADERS]
@@ -131,16 +146,17 @@ def cached_page(
     params: Iterable[str] = (),
     data: Iterable[str] = (versions.MODELS,),
     defaults: Callable[[HttpRequest, dict[str, Any]], Any] | None = None,
+    build: bool = False,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Serve a GET view's 200 responses from the shared cache under its canonical key.
 
     ``options``: the ``calculator.options`` fields the page reads; ``params``: its other
     query parameters; ``data``: the ``calculator.versions`` it shows; ``defaults``: the
     options the page shows when none are given, from the request and the view's URL
-    arguments (a model page: the model's default quant). The view sees only those
-    parameters, canonically written.
+    arguments (a model page: the model's default quant); ``build``: it reads the build
+    fields too. The view sees only those parameters, canonically written.
     """
-    page = PageKey(tuple(options), tuple(params), tuple(data))
+    page = PageKey(tuple(options), tuple(params), tuple(data), build)
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         name = f"{view.__module__}.{view.__qualname__}"

@@ -10,6 +10,7 @@ inline (``problems``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,13 +18,13 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.text import capfirst
 
-from calculator import options
+from calculator import options, services
 from calculator.engine.estimate import MAX_PARALLEL, Options
 from calculator.engine.hardware import KINDS
 from calculator.engine.kv_cache import KV_TYPES
 from calculator.engine.quant import PRESETS
 from calculator.engine.types import EngineError
-from calculator.options import DEFAULTS, Problem
+from calculator.options import BUILD_DEFAULTS, DEFAULTS, BuildQuery, GpuPick, Problem
 from calculator.selectors import SIZE_BUCKETS
 from catalog import selectors as catalog_selectors
 from catalog.models import MemoryKit
@@ -162,6 +163,73 @@ def page_options(data: Any, default: Options = DEFAULTS) -> tuple[Options, list[
             )
         )
     return parsed, shown
+
+
+def build_problem(field: str, message: str) -> Problem:
+    """A build field's message, led by the picker's name for it ("RAM installed (GB): …")."""
+    known = options.BY_NAME.get(field)
+    return Problem(field, f"{known.label if known else 'Build'}: {message}")
+
+
+def page_build(data: Any) -> tuple[BuildQuery, list[Problem]]:
+    """The build a page is asked about (syntax only; the engine judges the rest). A bad
+    field means no build: the page shows the presets and the message."""
+    query, problems = options.parse_lenient(data, BUILD_DEFAULTS, options.BUILD_NAMES)
+    return query, [build_problem(p.field, p.message) for p in problems]
+
+
+# --- the build picker -------------------------------------------------------------------
+
+Choices = list[tuple[str, str]]
+GPU_COUNTS = (1, 2, 3, 4, 6, 8)
+GPU_SLOTS = 2  # GPU menus shown; a URL may carry more (each is kept as given)
+
+
+@dataclass(frozen=True)
+class BuildPicker:
+    """The controls of the build picker: menus from the reviewed data, the picked state.
+    Rendered by hand (``gpu`` repeats, which a Django form field cannot)."""
+
+    query: BuildQuery
+    presets: Choices  # (slug, name)
+    hosts: list[tuple[str, Choices]]  # grouped: CPU platforms, unified-memory machines
+    gpus: Choices  # ("rtx-3090:2", "2 x NVIDIA RTX 3090")
+    gpu_values: tuple[str, ...]  # one per menu shown: the picked value or ""
+
+    @property
+    def ram_gb(self) -> str:
+        return "" if self.query.ram_gb is None else str(self.query.ram_gb)
+
+    @property
+    def dimms(self) -> str:
+        return "" if self.query.dimms is None else str(self.query.dimms)
+
+
+def build_picker(query: BuildQuery, hardware: services.HardwareSet) -> BuildPicker:
+    presets = [(b.slug, b.name) for b in services.preset_builds(hardware)]
+    unified = [(p.slug, p.name) for p in hardware.profiles if p.device.host_mode == "unified"]
+    platforms = [(p.slug, p.name) for p in services.platforms().values()]
+    gpus: Choices = [
+        (str(GpuPick(p.slug, n)), p.name if n == 1 else f"{n} x {p.name}")
+        for p in hardware.profiles
+        if p.device.accelerator
+        for n in GPU_COUNTS
+    ]
+    picked = [str(g) for g in query.gpu]
+    known = {value for value, _ in gpus}
+    gpus += [(v, v) for v in picked if v not in known]  # a count the menu does not list
+    slots = max(GPU_SLOTS, len(picked))
+    values = tuple(picked + [""] * (slots - len(picked)))
+    return BuildPicker(
+        query=query,
+        presets=presets,
+        hosts=[
+            ("CPU platforms (GPUs go in these)", platforms),
+            ("Macs and unified-memory PCs", unified),
+        ],  # fmt: skip
+        gpus=gpus,
+        gpu_values=values,
+    )
 
 
 PUBLISHED_GROUP = "Published files"

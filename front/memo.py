@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from calculator import services
 from calculator.engine import hardware as hw
 from calculator.engine.estimate import Estimate, Options
-from calculator.engine.fit import best_quant, ladder, total_bytes
+from calculator.engine.fit import ladder, total_bytes
 from calculator.engine.types import Architecture
 
 T = TypeVar("T")
@@ -113,7 +113,3 @@ def total(arch: Architecture, options: Options) -> int:
 
 def quant_ladder(arch: Architecture) -> tuple[str, ...]:
     return memo(arch, ("ladder",), lambda: tuple(ladder(arch)))
-
-
-def best(arch: Architecture, options: Options, budget: int) -> str | None:
-    return memo(arch, ("best", options, budget), lambda: best_quant(arch, options, budget))

@@ -7,6 +7,7 @@ from typing import Any
 from calculator.engine import context
 from calculator.engine import hardware as hw
 from calculator.engine.estimate import Estimate, speed_command
+from calculator.engine.placement import Placement
 from calculator.engine.quant import default_quant
 from calculator.engine.types import Architecture
 from calculator.models import LlmModel
@@ -53,9 +54,11 @@ def estimate_payload(
     model_out: dict[str, Any],
     profiles: tuple[hw.HardwareProfile, ...],
     published: PublishedWeights | None = None,
+    build: Placement | None = None,
 ) -> dict[str, Any]:
     """``published``: the file whose real weights the estimate used (its note joins the
-    notes, the file is described under ``file``)."""
+    notes, the file is described under ``file``); ``build``: the model placed on the
+    build the client asked about."""
     opts, mem = est.options, est.memory
     runs = est.runs_in_llama_cpp
     return {
@@ -98,6 +101,9 @@ def estimate_payload(
                 "llama_cpp_command": (
                     speed_command(opts, s) if runs and s.mode != "does_not_fit" else None
                 ),
+                "fit": s.fit,
+                "prefill_tokens_per_s": _round(s.prefill_tokens_per_s) if runs else None,
+                "time_to_first_token_s": _round(s.time_to_first_token_s) if runs else None,
             }
             for s in est.speeds
         ],
@@ -105,6 +111,26 @@ def estimate_payload(
         "ollama_num_ctx": est.ollama_num_ctx,
         "notes": [*est.notes, *((published.note,) if published else ())],
         "file": file_payload(published.file) if published else None,
+        "build": build_payload(build, runs) if build else None,
+    }
+
+
+def build_payload(p: Placement, runs: bool = True) -> dict[str, Any]:
+    """One model on the build a client asked about (``runs``: llama.cpp loads it)."""
+    speeds = runs and p.runs
+    return {
+        "name": p.build.describe(),
+        "fit": p.fit,
+        "mode": p.mode,
+        "tokens_per_s": _round(p.tokens_per_s) if speeds else None,
+        "tokens_per_s_low": _round(p.tokens_per_s_low) if speeds else None,
+        "tokens_per_s_high": _round(p.tokens_per_s_high) if speeds else None,
+        "prefill_tokens_per_s": _round(p.prefill_tokens_per_s) if speeds else None,
+        "time_to_first_token_s": _round(p.time_to_first_token_s) if speeds else None,
+        "gpu_bytes": list(p.gpu_bytes),
+        "host_bytes": p.host_bytes,
+        "llama_cpp_command": (p.llama_cpp_command or None) if runs else None,
+        "note": p.note,
     }
 
 

@@ -8,6 +8,7 @@ from django.contrib.sitemaps import Sitemap
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from calculator import services
 from calculator.models import HardwareProfile, LlmModel
 from catalog.models import MemoryKit
 
@@ -21,6 +22,7 @@ class StaticPagesSitemap(Sitemap):
             "calculator:home",
             "calculator:model-list",
             "calculator:hardware-list",
+            "calculator:build-list",
             "calculator:methodology",
         ]
 
@@ -106,10 +108,24 @@ class KitSitemap(Sitemap):
         return item.updated_at
 
 
+class BuildSitemap(Sitemap):
+    """Every preset build's page (builds.json)."""
+
+    changefreq = "monthly"
+    priority = 0.6
+
+    def items(self) -> list[str]:
+        return [b.slug for b in services.preset_builds(services.hardware_set())]
+
+    def location(self, item: str) -> str:
+        return reverse("calculator:build-detail", args=[item])
+
+
 SITEMAPS = {
     "pages": StaticPagesSitemap,
     "models": ModelSitemap,
     "hardware": HardwareSitemap,
+    "builds": BuildSitemap,
     "model-faqs": ModelFaqSitemap,
     "faq": FaqIndexSitemap,
     "kit-pages": KitListSitemap,

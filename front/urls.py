@@ -11,7 +11,7 @@ from django.views.decorators.cache import cache_control
 from front.api import api
 from front.http import safe_only
 from front.sitemaps import SITEMAPS
-from front.views import calculator, faq, icons, kits
+from front.views import builds, calculator, faq, icons, kits
 
 calculator_urls = [
     path("", calculator.home, name="home"),
@@ -21,6 +21,9 @@ calculator_urls = [
     # hardware: "what can I run"
     path("hardware/", calculator.hardware_list, name="hardware-list"),
     path("hardware/<slug:slug>/", calculator.hardware_detail, name="hardware-detail"),
+    # builds: preset machines people run
+    path("builds/", builds.build_list, name="build-list"),
+    path("builds/<slug:slug>/", builds.build_detail, name="build-detail"),
     path("compare/", calculator.compare, name="compare"),
     path("methodology/", calculator.methodology, name="methodology"),
 ]

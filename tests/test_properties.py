@@ -1,8 +1,13 @@
-"""Property-based tests (hypothesis) of the engine and the JSON API.
+"""Property-based tests (hypothesis) of the engine and the JSON API, and a sweep of the
+one rule for "fits" and "best quant".
 
 For any valid config and inputs: memory is positive, grows with context and with
 bits per weight, and the API answers 200. For any junk: a 4xx in the documented
 error format, never a 500.
+
+For every catalog model, every preset build and a few contexts: the model page's speed
+table, the "your build" answer, the build page, the FAQ, the hardware pages and the API
+say the same fit and pick the same best quant (none of them may contradict another).
 """
 
 from __future__ import annotations
@@ -15,10 +20,18 @@ from django.test import Client
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from calculator import services
 from calculator.engine.architecture import parse_config
 from calculator.engine.estimate import MAX_CONTEXT, Options, estimate
+from calculator.engine.fit import FLOAT, LEGACY
 from calculator.engine.kv_cache import KV_TYPES
 from calculator.engine.quant import PRESETS
+from calculator.models import LlmModel
+from faq import builders
+from front.payloads import build_payload, estimate_payload, model_payload
+from front.presenters.builds import models_on_build, speed_table
+from front.presenters.lists import runs_in_budget, runs_on_profile
+from front.presenters.model_page import LADDER_MACHINES_GB, ladder_rows
 
 ESTIMATE = "/api/v1/estimate"
 LADDER = ("Q2_K", "Q4_K_M", "Q8_0", "F16")  # strictly more bits per weight, left to right
@@ -228,3 +241,137 @@ def test_junk_raw_bodies_are_a_4xx(api, raw):
     response = api.post(ESTIMATE, raw, content_type="application/json")
     assert 400 <= response.status_code < 500, response.content[:300]
     assert _is_error(response)
+
+
+# --- one rule for "fits" and "best quant": every model x preset build x context -------------
+
+SWEEP_CONTEXTS = (4096, 32768)
+
+
+@pytest.fixture(scope="session")
+def sweep(_site_data_once, django_db_blocker):
+    """The catalog, the preset builds and each model's architecture, read once."""
+    with django_db_blocker.unblock():
+        hardware = services.hardware_set()
+        models = [(m, services.architecture_of(m)) for m in LlmModel.objects.published()]
+        builds = services.preset_builds(hardware)
+        faqs = {m.slug: builders.generated_faq(m, hardware) for m, _ in models}
+    return hardware, models, builds, faqs
+
+
+def _api_fit(arch, options, build, hardware) -> str:
+    """What ``POST /api/v1/estimate`` with this build answers (the API's own path)."""
+    placed = services.estimate_on_builds(arch, options, hardware, (build,)).placements[0]
+    return build_payload(placed)["fit"]
+
+
+def test_page_your_build_and_api_say_the_same_fit_on_every_preset(sweep, db):
+    hardware, models, builds, _ = sweep
+    disagree, checked = [], 0
+    for context in SWEEP_CONTEXTS:
+        options = Options(context=context)
+        for model, arch in models:
+            table = speed_table(arch, options, hardware)
+            page = {r.build.slug: r.fit for r in (*table.running, *table.cannot)}
+            assert set(page) == {b.slug for b in builds}
+            # the verdict names only builds the table shows as comfortable
+            for option in table.verdict.options:
+                assert page[option.placement.build.slug] == "comfortable"
+            for build in builds[::3]:  # every third preset through the API's own path
+                api = _api_fit(arch, options, build, hardware)
+                mine = speed_table(arch, options, hardware, chosen=build).mine
+                checked += 1
+                if not page[build.slug] == api == mine.fit:
+                    disagree.append((model.slug, build.slug, context, page[build.slug], api))
+    assert checked > 100
+    assert not disagree, disagree[:10]
+
+
+def test_build_pages_pick_the_one_best_quant_and_the_table_agrees_with_it(sweep, db):
+    hardware, models, builds, _ = sweep
+    options = Options(context=SWEEP_CONTEXTS[0])
+    problems = []
+    for build in builds:
+        rows = models_on_build([m for m, _ in models], build, hardware, options)
+        for row, (_, arch) in zip(
+            sorted(rows, key=lambda r: r.model.slug),
+            sorted(models, key=lambda ma: ma[0].slug),
+            strict=True,
+        ):
+            pick = row.pick
+            if pick is None:
+                continue
+            if pick.quant in FLOAT:
+                problems.append((row.model.slug, build.slug, "float", pick.quant))
+            if pick.quant in LEGACY:
+                problems.append((row.model.slug, build.slug, "legacy", pick.quant))
+            if "MXFP4" in pick.quant and arch.native_dtype.lower() != "mxfp4":
+                problems.append((row.model.slug, build.slug, "mxfp4", pick.quant))
+            # the model page at that quant shows this build with the fit the pick claims,
+            # and so does the API
+            at = Options(quant=pick.quant, context=options.context)
+            table = speed_table(arch, at, hardware)
+            shown = next(r.fit for r in (*table.running, *table.cannot) if r.build == build)
+            api = _api_fit(arch, at, build, hardware)
+            if not pick.fit == shown == api:
+                problems.append((row.model.slug, build.slug, pick.quant, pick.fit, shown, api))
+    assert not problems, problems[:10]
+
+
+def test_faq_ladder_stars_and_hardware_pages_pick_the_same_quant_for_a_ram_size(sweep, db):
+    hardware, models, _, faqs = sweep
+    problems, checked = [], 0
+    for model, arch in models:
+        fits = next(qa for qa in faqs[model.slug] if qa.key == "fits")
+        for fig in (f for f in fits.figures if f.metric == "best_quant"):
+            if fig.budget_gb not in LADDER_MACHINES_GB:
+                continue
+            options = Options(context=fig.context)
+            column = LADDER_MACHINES_GB.index(fig.budget_gb)
+            starred = [r.quant for r in ladder_rows(arch, options, hardware=hardware)
+                       if r.best_for[column]]  # fmt: skip
+            machine = services.custom_hardware(
+                hardware, memory_gb=fig.budget_gb, bandwidth_gbps=89.6, kind="cpu"
+            )
+            (listed,) = runs_in_budget([model], machine, hardware, options)
+            checked += 1
+            if [fig.value] != (starred or [None]) or listed.quant != fig.value:
+                problems.append((model.slug, fig.budget_gb, fig.value, starred, listed.quant))
+    assert checked > 100
+    assert not problems, problems[:10]
+
+
+def test_hardware_pages_and_the_api_speeds_agree_on_the_best_quant_and_its_fit(sweep, db):
+    hardware, models, _, _ = sweep
+    options = Options(context=SWEEP_CONTEXTS[0])
+    problems, checked = [], 0
+    for profile in hardware.profiles[::4]:
+        rows = runs_on_profile([m for m, _ in models], profile, hardware, options)
+        for row in rows:
+            pick = services.best_quant_for(
+                row.arch, options, services.profile_build(profile, hardware), hardware
+            )
+            assert row.quant == (pick.quant if pick else None), (row.model.slug, profile.slug)
+            if pick is None:
+                continue
+            at = Options(quant=pick.quant, context=options.context)
+            est = services.estimate_for(row.arch, at, hardware, (profile,))
+            (speed,) = estimate_payload(est, model_payload(row.model, row.arch), (profile,))[
+                "speeds"
+            ]
+            checked += 1
+            if speed["fit"] != pick.fit or speed["fits"] != (pick.fit == "comfortable"):
+                problems.append((row.model.slug, profile.slug, pick.quant, pick.fit, speed["fit"]))
+    assert checked > 200
+    assert not problems, problems[:10]
+
+
+def test_the_faq_names_the_verdict_the_model_page_shows(sweep, db):
+    hardware, models, _, faqs = sweep
+    for model, arch in models:
+        if arch.llama_cpp_status != "supported":
+            continue
+        options = Options(context=builders._context_for(arch))
+        headline = speed_table(arch, options, hardware).verdict.headline
+        answer = next(qa for qa in faqs[model.slug] if qa.key == "hardware").answer
+        assert headline in answer, model.slug

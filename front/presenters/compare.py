@@ -11,7 +11,7 @@ from calculator import services
 from calculator.engine import hardware as hw
 from calculator.engine.estimate import Estimate, Options
 from calculator.engine.types import Architecture
-from calculator.engine.verdict import Verdict
+from calculator.engine.verdict import BuildVerdict
 from calculator.models import LlmModel
 from front import search
 from front.presenters.model_page import SpeedRow, calculation
@@ -36,7 +36,7 @@ class Compared:
     model: LlmModel
     arch: Architecture
     estimate: Estimate
-    verdict: Verdict
+    verdict: BuildVerdict  # the model page's: the cheapest preset build of each kind
     speeds: tuple[SpeedRow, ...]  # on the comparison profiles, in order
 
 
@@ -50,7 +50,7 @@ def compare(
         by_slug = {r.speed.hardware.slug: r for r in calc.speed_rows}
         out.append(
             Compared(
-                m, calc.arch, calc.estimate, calc.verdict,
+                m, calc.arch, calc.estimate, calc.builds.verdict,
                 tuple(by_slug[p.slug] for p in picked if p.slug in by_slug),
             )
         )  # fmt: skip

@@ -29,6 +29,14 @@ MODE_LABELS = {
     "does_not_fit": "Does not fit",
 }
 
+# The one fit rule's four answers (calculator.engine.pools.classify) in plain words.
+FIT_LABELS = {
+    "comfortable": "Fits comfortably",
+    "tight": "Fits tightly",
+    "offload": "Runs with offload",
+    "none": "Does not fit",
+}
+
 ENUM_LABELS: dict[str, Mapping[str, str]] = {
     "architecture": {"dense": "Dense", "moe": "Mixture-of-Experts"},
     # Short names for a kit's one-line description; the catalog's choices say more.
@@ -57,6 +65,7 @@ ENUM_LABELS: dict[str, Mapping[str, str]] = {
         "ternary (only for ternary-trained models)": "Ternary (only for ternary-trained models)",
     },
     "speed_mode": MODE_LABELS,
+    "fit": FIT_LABELS,
     "tier": dict(HardwareProfile.TIERS),
     "validation": {
         "file_size": "GGUF file size",

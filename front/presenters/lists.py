@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from calculator import services
 from calculator.engine import hardware as hw
 from calculator.engine.estimate import Options
-from calculator.engine.hardware import machine_budget_bytes, recommended_ram_gb
+from calculator.engine.hardware import recommended_ram_gb
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
 from calculator.models import LlmModel
@@ -74,23 +74,14 @@ def _best_on_profile(
     hardware: services.HardwareSet,
     options: Options,
 ) -> tuple[str | None, SpeedEstimate | None]:
-    names = memo.quant_ladder(arch)
-
-    def speed(name: str) -> SpeedEstimate:
-        return memo.estimate(arch, replace(options, quant=name), hardware, (profile,)).speeds[0]
-
-    # Sizes fall monotonically down the ladder, so "fits" flips once: binary search.
-    for accept in (lambda s: s.fits, lambda s: s.mode != "does_not_fit"):
-        low, high = 0, len(names)
-        while low < high:
-            mid = (low + high) // 2
-            if accept(speed(names[mid])):
-                high = mid
-            else:
-                low = mid + 1
-        if low < len(names):
-            return names[low], speed(names[low])
-    return None, None
+    """The one best-quant rule (``services.best_quant_for``) on the build the profile
+    stands for, and the profile's speed at that quant."""
+    pick = services.best_quant_for(arch, options, services.profile_build(profile, hardware),
+                                   hardware)  # fmt: skip
+    if pick is None:
+        return None, None
+    speed = memo.estimate(arch, replace(options, quant=pick.quant), hardware, (profile,))
+    return pick.quant, speed.speeds[0]
 
 
 def runs_in_budget(
@@ -99,19 +90,18 @@ def runs_in_budget(
     hardware: services.HardwareSet,
     options: Options,
 ) -> list[RunRow]:
-    """Per model: the best quant whose total fits ``machine_budget_bytes`` of its RAM,
-    with the speed the engine plans on that machine."""
-    budget = machine_budget_bytes(machine.memory_gb)
+    """Per model: the best quant on ``machine`` by the one rule (as on a listed
+    profile's page), with the speed the engine plans on that machine."""
     rows = []
     for m in models:
         arch = services.architecture_of(m)
-        quant = memo.best(arch, options, budget)
-        speed = None
-        if quant:
-            est = memo.estimate(arch, replace(options, quant=quant), hardware, (machine,))
-            speed = est.speeds[0]
+        quant, speed = memo.memo(
+            arch,
+            ("on-profile", machine, options, memo.hardware_key(hardware)),
+            lambda arch=arch: _best_on_profile(arch, machine, hardware, options),
+        )
         total = memo.total(arch, replace(options, quant=quant)) if quant else None
-        status = "nofit" if quant is None else (fit_status(speed) if speed else "fits")
+        status = fit_status(speed) if speed else "nofit"
         rows.append(RunRow(m, arch, quant, total, speed, status))
     return _sorted_runs(rows)
 

@@ -8,16 +8,18 @@ from typing import Any
 
 from calculator import services
 from calculator.engine import context as context_limits
+from calculator.engine.build import Build
 from calculator.engine.estimate import Estimate, Options, speed_command
 from calculator.engine.hardware import machine_budget_bytes, recommended_ram_gb
 from calculator.engine.quant import PRESETS, WeightsBreakdown, weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
-from calculator.engine.verdict import Verdict, verdict
+from calculator.engine.verdict import BuildVerdict, CostFn, installed_gb
 from calculator.formatting import context_label
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
 from front import memo
+from front.presenters.builds import SpeedTable, speed_table
 from front.presenters.charts import MemoryChart, Segment, breakdown_segments, memory_chart
 from front.presenters.labels import context_presets, fit_status, mode_label, page_query
 
@@ -55,7 +57,6 @@ class Calculation:
     arch: Architecture
     options: Options
     estimate: Estimate
-    verdict: Verdict
     segments: tuple[Segment, ...]
     speed_rows: tuple[SpeedRow, ...]
     ladder: tuple[LadderRow, ...]
@@ -63,6 +64,13 @@ class Calculation:
     chart: MemoryChart
     presets: tuple[tuple[int, str], ...]  # (context, query string)
     notes: tuple[str, ...]
+    builds: SpeedTable  # the preset builds and the visitor's own
+
+    @property
+    def verdict(self) -> BuildVerdict:
+        """The build verdict: the cheapest preset build of each kind that runs it
+        comfortably (``builds.verdict``; the page, the FAQ and compare say the same)."""
+        return self.builds.verdict
 
     @property
     def context_label(self) -> str:
@@ -86,21 +94,28 @@ def speed_rows(est: Estimate) -> tuple[SpeedRow, ...]:
 
 
 def ladder_rows(
-    arch: Architecture, options: Options, defaults: Options = DEFAULTS
+    arch: Architecture,
+    options: Options,
+    defaults: Options = DEFAULTS,
+    hardware: services.HardwareSet | None = None,
 ) -> tuple[LadderRow, ...]:
     """Every ladder quant at the chosen context/KV/parallel (memoised; quant-independent;
-    ``defaults``: the model's own, for the links)."""
+    ``defaults``: the model's own, for the links). ★ is the one best-quant rule
+    (``services.best_quant_for``) on a PC with that much RAM, as the FAQ states it."""
+    hardware = hardware or services.hardware_set()
 
     def build() -> tuple[LadderRow, ...]:
         budgets = [machine_budget_bytes(gb) for gb in LADDER_MACHINES_GB]
+        picks = [
+            services.best_quant_for(arch, options, services.ram_machine(gb, hardware), hardware)
+            for gb in LADDER_MACHINES_GB
+        ]
         rows = []
-        seen_best = [False] * len(budgets)
         for name in memo.quant_ladder(arch):
             w = weights_bytes(arch, name)
             total = memo.total(arch, replace(options, quant=name))
             fits = tuple(total <= b for b in budgets)
-            best = tuple(f and not s for f, s in zip(fits, seen_best, strict=True))
-            seen_best = [s or f for s, f in zip(seen_best, fits, strict=True)]
+            best = tuple(p is not None and p.quant == name for p in picks)
             rows.append(
                 LadderRow(
                     quant=name,
@@ -118,7 +133,7 @@ def ladder_rows(
         return tuple(rows)
 
     key = replace(options, quant="*")
-    rows = memo.memo(arch, ("ladder-rows", key, defaults.quant), build)
+    rows = memo.memo(arch, ("ladder-rows", key, defaults.quant, memo.hardware_key(hardware)), build)
     return tuple(replace(r, current=r.quant == options.quant) for r in rows)
 
 
@@ -128,9 +143,13 @@ def calculation(
     hardware: services.HardwareSet,
     weights: WeightsBreakdown | None = None,
     extra_notes: tuple[str, ...] = (),
+    *,
+    chosen: Build | None = None,
+    cost: CostFn = installed_gb,
 ) -> Calculation:
     """``weights``: a published file's own (its label is ``options.quant``), with
-    ``extra_notes`` saying so; else the preset's prediction."""
+    ``extra_notes`` saying so; else the preset's prediction. ``chosen``: the build the
+    visitor picked; ``cost`` ranks the builds of the verdict."""
     arch = services.architecture_of(model)
     defaults = replace(DEFAULTS, quant=model.default_quant or DEFAULTS.quant)
 
@@ -138,13 +157,12 @@ def calculation(
         est = services.estimate_for(arch, options, hardware, weights=weights)
         return (
             est,
-            verdict(est.speeds, est.recommended_ram_gb),
             breakdown_segments(est),
             speed_rows(est),
             (*est.notes, *extra_notes),
         )
 
-    est, ver, segments, rows, notes = memo.memo(
+    est, segments, rows, notes = memo.memo(
         arch, ("calculation", options, weights, extra_notes, memo.hardware_key(hardware)), build
     )
     return Calculation(
@@ -152,10 +170,9 @@ def calculation(
         arch=arch,
         options=options,
         estimate=est,
-        verdict=ver,
         segments=segments,
         speed_rows=rows,
-        ladder=ladder_rows(arch, options, defaults),
+        ladder=ladder_rows(arch, options, defaults, hardware),
         ladder_machines=LADDER_MACHINES_GB,
         chart=memory_chart(arch, options, weights),
         presets=tuple(
@@ -163,4 +180,5 @@ def calculation(
             for n in context_presets(context_limits.limits(arch).extended)
         ),
         notes=notes,
+        builds=speed_table(arch, options, hardware, weights=weights, chosen=chosen, cost=cost),
     )

@@ -19,6 +19,7 @@ register.filter("gb", formatting.gb)
 register.filter("ctx", formatting.ctx)
 register.filter("params", formatting.params)
 register.filter("tps", formatting.tps)
+register.filter("seconds", formatting.seconds)
 
 
 @register.filter

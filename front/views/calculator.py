@@ -20,10 +20,12 @@ from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from calculator import selectors, services, versions
+from calculator.engine.build import Build
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
+from calculator.engine.types import EngineError
 from calculator.models import LlmModel
-from calculator.options import DEFAULTS, NAMES
+from calculator.options import DEFAULTS, NAMES, BuildQuery, Problem
 from catalog.gguf_selectors import model_files
 from faq.selectors import model_faq
 from front import forms, memo, search, seo
@@ -101,7 +103,9 @@ def model_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @safe_only
-@cached_page(options=NAMES, data=(versions.MODELS, versions.PRICES), defaults=defaults_for_page)
+@cached_page(
+    options=NAMES, data=(versions.MODELS, versions.PRICES), defaults=defaults_for_page, build=True
+)
 @vary_on_headers("HX-Request")
 def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     model = services.find_model(slug)
@@ -118,13 +122,16 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     files = model_files(model)  # one query: the quant menu, the choice and the table
     choice = choose_quant(model, arch, options, strict=False, files=files)
     options, problems = choice.options, [*problems, *choice.problems]
-    calc = calculation(model, options, hardware, choice.weights, choice.notes)
+    picked, build_problems = forms.page_build(request.GET)
+    chosen = _chosen_build(picked, hardware, build_problems)
+    calc = calculation(model, options, hardware, choice.weights, choice.notes, chosen=chosen)
     labels = tuple(published_labels(model, files))
     context = {
         "model": model,
         "calc": calc,
         "form": forms.display_form(options, labels),
-        "problems": problems,
+        "picker": forms.build_picker(picked, hardware),
+        "problems": [*problems, *build_problems],
         "quant_help": forms.QUANT_HELP,
         "files": files_table(model, arch, options, hardware, files),
     }
@@ -140,6 +147,8 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             tuple(problems),
             choice.weights,
             labels,
+            picked,
+            tuple(build_problems),
         ),  # fmt: skip
         lambda: render_to_string(f"{page}#calc", context, request),
     )
@@ -148,7 +157,7 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     head = seo.headline_from(model, calc.estimate)
     context["seo_title"] = seo.model_state_title(head)  # the tab follows the state
     if is_partial(request):
-        return render_region(request, page, context)
+        return _no_store_if(build_problems, render_region(request, page, context))
     faq = model_faq(model, hardware)
     title, description = seo.model_title(head), seo.model_description(head)
     crumbs = [
@@ -168,7 +177,28 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         ),
         breadcrumbs_json_ld=seo.json_ld_script(seo.breadcrumb_list(crumbs)),
     )
-    return render(request, page, context)
+    return _no_store_if(build_problems, render(request, page, context))
+
+
+def _chosen_build(
+    picked: BuildQuery, hardware: services.HardwareSet, problems: list[Problem]
+) -> Build | None:
+    """The build the visitor picked, or None; what the engine refuses joins ``problems``
+    (shown inline, the page renders without it)."""
+    if problems:
+        return None
+    try:
+        return services.build_from_query(picked, hardware)
+    except EngineError as err:
+        problems.append(forms.build_problem(err.field, str(err)))
+        return None
+
+
+def _no_store_if(problems: list[Problem], response: HttpResponse) -> HttpResponse:
+    """A page showing a message about its build is rendered fresh, never cached."""
+    if problems:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 def _redirect_keeping_query(request: HttpRequest, path: str) -> HttpResponse:

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from calculator import services
 from calculator.engine.estimate import Options
+from calculator.engine.verdict import build_verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,14 +16,13 @@ VERDICT = "[data-testid=verdict]"
 
 def engine_figures(quant, context):
     model = services.find_model("deepseek-r1")
-    est = services.estimate_for(
+    on_builds = services.estimate_on_builds(
         services.architecture_of(model), Options(quant=quant, context=context),
         services.hardware_set(),
     )  # fmt: skip
-    from calculator.engine.verdict import verdict
-
+    est = on_builds.estimate
     ram = f"{est.recommended_ram_gb} GB RAM" if est.recommended_ram_gb else "More than 2 TB"
-    return ram, verdict(est.speeds, est.recommended_ram_gb).headline
+    return ram, build_verdict(on_builds.placements, est.recommended_ram_gb).headline
 
 
 def test_changing_quant_and_context_swaps_results_and_url_without_reload(page):

@@ -35,7 +35,7 @@ def test_the_answer_is_on_a_phone_screen_without_scrolling_sideways(open_page, l
     page.goto(R1)
     within_screen(page, "[data-testid=ram]")
     within_screen(page, "table.speeds td[data-label=Fit]")
-    within_screen(page, "table.speeds td[data-label='Tokens/s']")
+    within_screen(page, "table.speeds td[data-label='Generation tokens/s']")
     within_screen(page, "table.kits td[data-label=Price]")
     expect(page.locator("table.speeds td[data-label=Fit]").first).to_be_visible()
 

@@ -112,3 +112,52 @@ def test_canonical_query_is_fixed_order_canonical_and_leaves_defaults_out():
 def test_the_option_names_are_the_table_and_the_engine_options():
     assert options.NAMES == ("quant", "context", "kv_type", "parallel")
     assert all(hasattr(DEFAULTS, name) for name in options.NAMES)
+
+
+# --- the build a visitor picks (BUILD_FIELDS) -------------------------------------------
+
+
+def _build_query(text: str) -> options.BuildQuery:
+    return parse_strict(QueryDict(text), options.BUILD_DEFAULTS, options.BUILD_NAMES)
+
+
+def test_gpus_are_repeatable_with_an_optional_count():
+    picked = _build_query("gpu=RTX-3090:2&gpu=rtx-4090&host=sp5-epyc-9004-1p&ram_gb=384")
+    assert picked.gpu == (options.GpuPick("rtx-3090", 2), options.GpuPick("rtx-4090", 1))
+    assert (picked.host, picked.ram_gb) == ("sp5-epyc-9004-1p", 384)
+
+
+@pytest.mark.parametrize(
+    "typed", ["gpu=rtx-3090:0", "gpu=rtx-3090:100", "gpu=rtx-3090:5&gpu=rtx-4090:4", "gpu=a_b"]
+)
+def test_bad_gpu_counts_and_slugs_name_the_gpu_field(typed):
+    with pytest.raises(EngineError) as err:
+        _build_query(typed)
+    assert err.value.field == "gpu"
+
+
+@pytest.mark.parametrize(
+    "typed,field",
+    [
+        ("ram_gb=0", "ram_gb"),
+        ("dimms=lots", "dimms"),
+        ("host=../x", "host"),
+        ("build=a%20b", "build"),
+    ],
+)
+def test_bad_build_fields_name_themselves(typed, field):
+    with pytest.raises(EngineError) as err:
+        _build_query(typed)
+    assert err.value.field == field
+
+
+def test_build_query_is_canonical_in_table_order_and_keeps_gpu_order():
+    picked = _build_query("gpu=rtx-4090:1&ram_gb=0384&gpu=RTX-3090:2&host=SP5-epyc-9004-1p")
+    assert canonical_query(picked, options.BUILD_DEFAULTS, options.BUILD_NAMES) == (
+        "host=sp5-epyc-9004-1p&ram_gb=384&gpu=rtx-4090&gpu=rtx-3090%3A2"
+    )
+
+
+def test_no_build_fields_is_no_build():
+    assert not _build_query("quant=Q8_0&utm_source=x").given
+    assert _build_query("build=dgx-spark").given

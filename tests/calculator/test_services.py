@@ -2,9 +2,11 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
-from calculator import services
+from calculator import options, services
 from calculator.engine.estimate import Options
+from calculator.engine.types import EngineError
 from calculator.models import HardwareProfile, LlmModel
 
 
@@ -99,3 +101,38 @@ def test_builds_are_estimated_fastest_first(hardware):
     running = [p.tokens_per_s for p in result.placements if p.runs]
     assert running == sorted(running, reverse=True)
     assert not result.placements[-1].runs  # the desktop cannot hold R1
+
+
+def _query(text):
+    return options.parse_strict(QueryDict(text), options.BUILD_DEFAULTS, options.BUILD_NAMES)
+
+
+def test_a_picked_host_ram_and_gpus_is_a_build(hardware):
+    build = services.build_from_query(
+        _query("host=sp5-epyc-9004-1p&ram_gb=384&dimms=12&gpu=rtx-3090:2"), hardware
+    )
+    assert build.gpu_count == 2 and build.memory_gb == 384
+    assert build.host.setup.channels_filled == 12
+
+
+def test_a_preset_slug_is_that_preset(hardware):
+    build = services.build_from_query(_query("build=dgx-spark"), hardware)
+    assert build.slug == "dgx-spark"
+    assert services.build_from_query(_query(""), hardware) is None
+
+
+@pytest.mark.parametrize(
+    "typed,field",
+    [
+        ("build=no-such-rig", "build"),
+        ("host=no-such-host&ram_gb=64", "host"),
+        ("gpu=no-such-gpu&ram_gb=64", "gpu"),
+        ("host=am5-ryzen-9000&ram_gb=4096", "ram_gb"),
+        ("host=am5-ryzen-9000", "ram_gb"),
+        ("host=am5-ryzen-9000&ram_gb=100&dimms=3", "dimms"),
+    ],
+)
+def test_a_build_the_engine_refuses_names_the_query_field(hardware, typed, field):
+    with pytest.raises(EngineError) as err:
+        services.build_from_query(_query(typed), hardware)
+    assert err.value.field == field

@@ -7,8 +7,7 @@ import pytest
 from calculator import services
 from calculator.engine import context
 from calculator.engine.estimate import Options
-from calculator.engine.fit import best_quant
-from calculator.engine.hardware import machine_budget_bytes
+from calculator.engine.fit import best_quant_on
 from calculator.engine.quant import native_weights_bytes, weights_bytes
 from calculator.formatting import gb, params, tps
 from calculator.models import LlmModel
@@ -31,8 +30,10 @@ def engine_value(arch, hardware, fig: Figure):
         return native_weights_bytes(arch)
     if metric == "weights_bytes":
         return weights_bytes(arch, fig.quant).total_bytes
-    if metric == "best_quant":
-        return best_quant(arch, Options(context=fig.context), machine_budget_bytes(fig.budget_gb))
+    if metric == "best_quant":  # the one rule, on a CPU machine with that much RAM
+        machine = services.ram_machine(fig.budget_gb, hardware)
+        pick = best_quant_on(arch, Options(context=fig.context), machine, tuning=hardware.tuning)
+        return pick.quant if pick else None
     options = Options(
         quant=fig.quant or Options().quant, context=fig.context, kv_type=fig.kv_type or "f16"
     )

@@ -190,3 +190,133 @@ def test_posted_options_may_be_text_or_numbers(client, catalog):
     as_text = post(client, {"config": config, "quant": "q8_0", "context": "16K"}).json()
     as_numbers = post(client, {"config": config, "quant": "Q8_0", "context": 16384}).json()
     assert as_text == as_numbers and as_text["context"] == 16384
+
+
+# --- fit, prompt speed and builds ------------------------------------------------------
+
+R1_RIG = {
+    "host": {"profile": "sp5-epyc-9004-1p", "memory_gb": 768},
+    "gpus": [{"profile": "rtx-3090", "count": 2}],
+}
+
+
+def _placed(model_slug, build, **options):
+    model = services.find_model(model_slug)
+    return services.estimate_on_builds(
+        services.architecture_of(model), Options(**options), services.hardware_set(), (build,)
+    ).placements[0]
+
+
+def test_every_speed_entry_has_the_one_fit_rule_and_prompt_figures(client, hardware):
+    data = get(client, model="llama-3.1-8b-instruct", hardware="rtx-4090", context=32768).json()
+    (speed,) = data["speeds"]
+    assert speed["fit"] == "comfortable" and speed["fits"] is True
+    assert speed["prefill_tokens_per_s"] > speed["tokens_per_s"]
+    # the whole context is the prompt, read slower than pp512 as attention deepens
+    assert speed["time_to_first_token_s"] > 32768 / speed["prefill_tokens_per_s"]
+    fits = {s["fit"] for s in get(client, model="deepseek-r1").json()["speeds"]}
+    assert fits <= {"comfortable", "tight", "offload", "none"} and "none" in fits
+
+
+def test_a_custom_machine_takes_fp16_tflops_for_prompt_speed(client, catalog):
+    base = {"model": "llama-3.1-8b-instruct", "bandwidth_gbps": 1008, "memory_gb": 24,
+            "kind": "gpu"}  # fmt: skip
+    without = get(client, **base).json()["speeds"][0]
+    with_tflops = get(client, **base, fp16_tflops=165).json()["speeds"][0]
+    assert without["prefill_tokens_per_s"] is None
+    assert with_tflops["prefill_tokens_per_s"] > 0
+    assert with_tflops["tokens_per_s"] == without["tokens_per_s"]
+
+
+def test_a_custom_machine_takes_sockets_and_refuses_them_alone(client, catalog):
+    base = {"model": "llama-3.1-8b-instruct", "bandwidth_gbps": 460.8, "memory_gb": 768,
+            "kind": "cpu"}  # fmt: skip
+    assert get(client, **base, sockets=2).status_code == 200
+    assert get(client, **base, sockets=3).json()["error"]["field"] == "sockets"
+    alone = get(client, model="llama-3.1-8b-instruct", fp16_tflops=10)
+    assert alone.status_code == 400 and alone.json()["error"]["field"] == "fp16_tflops"
+
+
+def test_post_with_a_build_answers_its_placement_like_the_engine(client, hardware):
+    model = services.find_model("deepseek-r1")
+    body = {"config": model.config, "build": R1_RIG, "quant": "Q4_K_M"}
+    data = post(client, body).json()["build"]
+    placed = _placed("deepseek-r1", services.build_from_request(R1_RIG, hardware))
+    assert data["fit"] == placed.fit == "offload"
+    assert data["mode"] == "expert_offload"
+    assert data["tokens_per_s"] == round(placed.tokens_per_s, 2)
+    assert data["gpu_bytes"] == list(placed.gpu_bytes) and len(data["gpu_bytes"]) == 2
+    assert data["host_bytes"] == placed.host_bytes
+    assert data["prefill_tokens_per_s"] and data["time_to_first_token_s"]
+    assert "--n-cpu-moe" in data["llama_cpp_command"]
+
+
+def test_a_build_that_fits_several_gpus_is_multi_gpu(client, catalog):
+    model = services.find_model("llama-3.1-8b-instruct")
+    data = post(client, {"config": model.config, "build": R1_RIG}).json()["build"]
+    assert data["mode"] == "multi_gpu" and data["fit"] == "comfortable"
+
+
+def test_a_custom_host_and_custom_gpu_build(client, catalog):
+    model = services.find_model("llama-3.1-8b-instruct")
+    build = {
+        "host": {"kind": "cpu", "bandwidth_gbps": 460.8, "memory_gb": 768, "sockets": 1,
+                 "fp16_tflops": 10},
+        "gpus": [{"bandwidth_gbps": 1008, "memory_gb": 24, "fp16_tflops": 165, "count": 1}],
+    }  # fmt: skip
+    data = post(client, {"config": model.config, "build": build}).json()["build"]
+    assert data["mode"] == "gpu" and data["prefill_tokens_per_s"] > 0
+
+
+@pytest.mark.parametrize(
+    "build,field",
+    [
+        ({**R1_RIG, "gpus": [{"profile": "rtx-3090", "count": 0}]}, "build.gpus[0].count"),
+        ({**R1_RIG, "gpus": [{"profile": "rtx-3090", "count": 100}]}, "build.gpus[0].count"),
+        ({**R1_RIG, "gpus": [{"profile": "rtx-9999"}]}, "build.gpus[0].profile"),
+        ({"host": {"profile": "am5-ryzen-9000", "memory_gb": 4096}}, "build.host.memory_gb"),
+        ({"host": {"profile": "no-such-host"}}, "build.host.profile"),
+        ({"gpus": []}, "build.host"),
+    ],
+)
+def test_post_a_bad_build_is_a_400_naming_the_field(client, catalog, build, field):
+    model = services.find_model("llama-3.1-8b-instruct")
+    response = post(client, {"config": model.config, "build": build})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+
+
+def test_get_takes_the_build_as_query_fields_with_repeatable_gpus(client, hardware):
+    data = get_query(client, "model=deepseek-r1&host=sp5-epyc-9004-1p&ram_gb=768"
+                             "&gpu=rtx-3090:2").json()["build"]  # fmt: skip
+    placed = _placed("deepseek-r1", services.build_from_request(R1_RIG, hardware))
+    assert data["tokens_per_s"] == round(placed.tokens_per_s, 2)
+    two = get_query(client, "model=llama-3.1-8b-instruct&gpu=rtx-3090&gpu=rtx-4090&ram_gb=64")
+    assert len(two.json()["build"]["gpu_bytes"]) == 2
+    preset = get(client, model="deepseek-r1", build="mac-studio-m3-ultra-512gb").json()["build"]
+    assert preset["mode"] == "unified" and preset["fit"] == "comfortable"
+
+
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("gpu=rtx-3090:0", "gpu"),
+        ("gpu=rtx-3090:100", "gpu"),
+        ("gpu=rtx-9999&ram_gb=64", "gpu"),
+        ("host=am5-ryzen-9000&ram_gb=4096", "ram_gb"),
+        ("host=nowhere&ram_gb=64", "host"),
+        ("build=no-such-rig", "build"),
+    ],
+)
+def test_get_a_bad_build_is_a_400_naming_the_query_field(client, catalog, query, field):
+    response = get_query(client, "model=deepseek-r1&" + query)
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+
+
+def test_without_a_build_the_answer_has_none(client, catalog):
+    assert get(client, model="deepseek-r1").json()["build"] is None
+
+
+def get_query(client, query):
+    return client.get(f"{ESTIMATE}?{query}")

@@ -154,6 +154,25 @@ def test_api_key_is_canonical_too(client, django_assert_num_queries):
     assert again.json() == first
 
 
+def test_api_key_writes_the_build_canonically_and_keeps_every_gpu(
+    client, django_assert_num_queries
+):
+    first = client.get(
+        "/api/v1/estimate?model=deepseek-r1&host=sp5-epyc-9004-1p&ram_gb=768&gpu=rtx-3090&gpu=rtx-4090"
+    ).json()
+    assert len(first["build"]["gpu_bytes"]) == 2
+    with django_assert_num_queries(0):
+        again = client.get(
+            "/api/v1/estimate?gpu=RTX-3090&ram_gb=0768&model=deepseek-r1&gpu=rtx-4090:1"
+            "&host=sp5-epyc-9004-1p&utm_source=x"
+        )
+    assert again.json() == first
+    one_gpu = client.get(
+        "/api/v1/estimate?model=deepseek-r1&host=sp5-epyc-9004-1p&ram_gb=768&gpu=rtx-3090"
+    ).json()
+    assert len(one_gpu["build"]["gpu_bytes"]) == 1  # not the two-GPU answer from the cache
+
+
 # --- invalidation by named data versions ---------------------------------------------------
 
 
@@ -186,3 +205,30 @@ def test_a_model_change_invalidates_every_page(client, django_assert_num_queries
     LlmModel.objects.get(slug="deepseek-r1").save()
     with django_assert_num_queries(3):
         client.get("/methodology/")
+
+
+def test_spellings_of_the_same_build_share_one_entry(client, django_assert_num_queries):
+    first = client.get(R1 + "?gpu=rtx-3090:2&ram_gb=384&host=sp5-epyc-9004-1p&utm_source=x")
+    assert 'data-testid="your-build"' in first.content.decode()
+    with django_assert_num_queries(0):
+        again = client.get(R1 + "?host=SP5-EPYC-9004-1P&ram_gb=0384&gpu=RTX-3090:2")
+    assert again.content == first.content
+
+
+def test_the_order_of_several_gpus_is_part_of_the_key(client):
+    one = client.get(R1 + "?host=sp5-epyc-9004-1p&ram_gb=384&gpu=rtx-3090&gpu=rtx-4090")
+    other = client.get(R1 + "?host=sp5-epyc-9004-1p&ram_gb=384&gpu=rtx-4090&gpu=rtx-3090")
+    assert one.content != other.content  # llama.cpp numbers the GPUs in that order
+
+
+def test_a_build_the_engine_refuses_is_shown_but_never_stored(client):
+    client.get(R1)
+    before = _entries()
+    for query in (
+        "gpu=rtx-3090:100",
+        "gpu=no-such-gpu&ram_gb=64",
+        "host=am5-ryzen-9000&ram_gb=4096",
+    ):
+        html = client.get(R1 + "?" + query).content.decode()
+        assert 'class="problems"' in html
+    assert _entries() == before

@@ -42,3 +42,32 @@ def test_cli_reads_options_like_the_pages_and_the_api(catalog):
 def test_cli_bad_quant_names_the_field(catalog):
     with pytest.raises(CommandError, match="^quant: "):
         run("deepseek-r1", "--quant", "Q9_X")
+
+
+def test_cli_build_flags_answer_like_the_api(catalog, client):
+    args = ["--host", "sp5-epyc-9004-1p", "--ram-gb", "768", "--gpu", "rtx-3090:2"]
+    printed = json.loads(run("deepseek-r1", *args, "--json"))
+    served = client.get(
+        "/api/v1/estimate?model=deepseek-r1&host=sp5-epyc-9004-1p&ram_gb=768&gpu=rtx-3090:2"
+    ).json()
+    assert printed["build"] == served["build"]
+    assert printed["build"]["fit"] == "offload"
+
+
+def test_cli_gpu_repeats_and_a_preset_is_named_by_build(catalog):
+    two = json.loads(run("llama-3.1-8b-instruct", "--gpu", "rtx-3090", "--gpu", "rtx-4090",
+                         "--ram-gb", "64", "--json"))  # fmt: skip
+    assert len(two["build"]["gpu_bytes"]) == 2
+    text = run("deepseek-r1", "--build", "mac-studio-m3-ultra-512gb")
+    assert "Your build: Mac Studio M3 Ultra, 512 GB" in text
+    assert "comfortable, unified" in text
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [(["--gpu", "rtx-3090:100"], "gpu"), (["--build", "nope"], "build"),
+     (["--host", "am5-ryzen-9000", "--ram-gb", "4096"], "ram_gb")],
+)  # fmt: skip
+def test_cli_bad_build_is_a_command_error_naming_the_field(catalog, args, field):
+    with pytest.raises(CommandError, match=f"^{field}: "):
+        run("deepseek-r1", *args)

@@ -9,6 +9,7 @@ import pytest
 
 from calculator import selectors
 from calculator.engine.hardware import KINDS
+from calculator.engine.pools import FIT_CLASSES
 from calculator.engine.quant import PRESETS
 from calculator.engine.speed import Mode
 from calculator.models import HardwareProfile
@@ -24,6 +25,7 @@ from front.presenters.methodology import validation_report
         ("hardware_kind", set(KINDS)),
         ("form_factor", set(MemoryKit.FormFactor.values)),
         ("speed_mode", set(get_args(Mode))),
+        ("fit", set(FIT_CLASSES)),
         ("tier", {code for code, _ in HardwareProfile.TIERS}),
         ("architecture", {"dense", "moe"}),
     ],

@@ -1,13 +1,16 @@
 """The model calculator page: full page vs htmx partial, bad input, 404s, engine figures."""
 
 import pytest
+from django.http import QueryDict
 from django.urls import reverse
+from django.utils.html import escape
 
 from calculator import services
 from calculator.engine.estimate import Options
-from calculator.engine.verdict import verdict
-from calculator.formatting import gb, tps
+from calculator.engine.verdict import build_verdict
+from calculator.formatting import gb, seconds, tps
 from calculator.models import LlmModel, SlugRedirect
+from front import forms
 
 pytestmark = pytest.mark.usefixtures("site_data")
 
@@ -139,20 +142,74 @@ def test_r1_page_breakdown_shows_the_engines_bytes(client):
         assert gb(size) in html
 
 
-def test_r1_page_verdict_is_the_engines(client):
-    est = engine_estimate("deepseek-r1", quant="Q4_K_M", context=8192)
-    html = client.get(r1_url()).content.decode()
-    assert verdict(est.speeds, est.recommended_ram_gb).headline in html
+def builds_estimate(slug, **options):
+    model = services.find_model(slug)
+    return services.estimate_on_builds(
+        services.architecture_of(model), Options(**options), services.hardware_set()
+    )
 
 
-def test_r1_page_speed_matrix_shows_the_engines_tokens_per_second_and_formula(client):
-    est = engine_estimate("deepseek-r1", quant="Q4_K_M", context=8192)
+def test_r1_page_verdict_is_the_engines_build_verdict(client):
+    est = builds_estimate("deepseek-r1", quant="Q4_K_M", context=8192)
+    headline = build_verdict(est.placements, est.estimate.recommended_ram_gb).headline
     html = client.get(r1_url()).content.decode()
-    fitting = [s for s in est.speeds if s.tokens_per_s]
-    assert fitting
-    for speed in fitting:
-        assert f"<strong>{tps(speed.tokens_per_s)}</strong>" in html
-        assert speed.formula.replace("÷", "÷") in html
+    assert f'<p class="verdict" data-testid="verdict">{escape(headline)}</p>' in html
+
+
+def speed_table_html(html):
+    return html.split('data-testid="speed-table"')[1].split("</table>")[0]
+
+
+def test_r1_speed_table_lists_the_running_presets_fastest_first(client):
+    est = builds_estimate("deepseek-r1", quant="Q4_K_M", context=8192)
+    running = [p for p in est.placements if p.runs]
+    table = speed_table_html(client.get(r1_url()).content.decode())
+    positions = [table.index(f">{escape(p.build.describe())}</a>") for p in running]
+    assert positions == sorted(positions)
+    speeds = [p.tokens_per_s for p in running]
+    assert speeds == sorted(speeds, reverse=True)
+    for p in running:
+        assert f"<strong>{tps(p.tokens_per_s)}</strong>" in table
+        assert escape(p.formula) in table
+
+
+def test_builds_that_cannot_run_it_are_collapsed_under_one_line(client):
+    est = builds_estimate("deepseek-r1", quant="Q4_K_M", context=8192)
+    cannot = [p for p in est.placements if not p.runs]
+    assert cannot
+    html = client.get(r1_url()).content.decode()
+    collapsed = html.split('data-testid="cannot-run"')[1].split("</details>")[0]
+    assert f"{len(cannot)} machines cannot run this at Q4_K_M</summary>" in collapsed
+    for p in cannot:
+        assert escape(p.build.describe()) in collapsed
+        assert escape(p.build.describe()) + "</a>" not in speed_table_html(html)
+
+
+def test_memory_column_is_what_the_build_installs_not_the_platform_maximum(client):
+    table = speed_table_html(client.get(r1_url()).content.decode())
+    assert "24 GB VRAM + 384 GB RAM" in table  # RTX 4090 + EPYC 9004, 384 GB
+    assert "8 x 80 GB VRAM + 2,048 GB RAM" in table
+    assert "12,288 GB" not in table
+
+
+def test_rows_show_prompt_speed_and_time_to_first_token_at_the_chosen_context(client):
+    est = builds_estimate("deepseek-r1", quant="Q4_K_M", context=32768)
+    table = speed_table_html(client.get(r1_url(context="32k")).content.decode())
+    mac = next(p for p in est.placements if p.build.slug == "mac-studio-m3-ultra-512gb")
+    row = table.split(escape(mac.build.describe()) + "</a>")[1].split("</tr>")[0]
+    assert f"{mac.prefill_tokens_per_s:.0f}</td>" in row
+    assert f"{seconds(mac.time_to_first_token_s)}</td>" in row
+
+
+def test_a_tight_fit_says_what_is_left_and_what_to_do(client):
+    # Llama 3.1 70B at Q8_0 fills most of a 96 GB Mac: macOS's wired limit must be raised.
+    url = reverse("calculator:model-detail", args=["llama-3.1-70b-instruct"])
+    est = builds_estimate("llama-3.1-70b-instruct", quant="Q8_0", context=8192)
+    tight = [p for p in est.placements if p.fit == "tight"]
+    assert tight
+    table = speed_table_html(client.get(url + "?quant=Q8_0").content.decode())
+    for p in tight:
+        assert 'Fits tightly</span><br><span class="muted tight-note">' + escape(p.note) in table
 
 
 def test_r1_page_has_a_llama_cpp_command_per_runnable_row(client):
@@ -201,3 +258,71 @@ def test_editing_a_hardware_profile_changes_the_cached_results(client):
     est = engine_estimate("deepseek-r1")
     speed = next(s for s in est.speeds if s.hardware.slug == "apple-m3-ultra-512")
     assert speed.formula in after and speed.formula not in before
+
+
+# --- the build picker -------------------------------------------------------------------
+
+PICKED = "host=sp5-epyc-9004-1p&ram_gb=384&dimms=12&gpu=rtx-3090:2"
+
+
+def test_a_picked_build_is_answered_with_its_placement_fit_and_command(client):
+    html = client.get(r1_url() + "?" + PICKED).content.decode()
+    mine = html.split('data-testid="your-build"')[1].split("</section>")[0]
+    build = services.build_from_query(
+        forms.page_build(QueryDict(PICKED))[0], services.hardware_set()
+    )
+    placed = services.estimate_on_builds(
+        services.architecture_of(services.find_model("deepseek-r1")), Options(),
+        services.hardware_set(), (build,),
+    ).placements[0]  # fmt: skip
+    assert escape(build.describe()) in mine
+    assert "Runs with offload" in mine and placed.fit == "offload"
+    assert f"<strong>{tps(placed.tokens_per_s)}</strong>" in mine
+    assert escape(placed.llama_cpp_command) in mine
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["full page", "htmx"])
+def test_picker_state_comes_from_the_url_with_or_without_htmx(client, headers):
+    html = client.get(r1_url() + "?" + PICKED, **headers).content.decode()
+    picker = html.split('id="build-picker"')[1].split("</fieldset>")[0]
+    assert '<option value="sp5-epyc-9004-1p" selected>' in picker
+    assert 'name="ram_gb" id="id_ram_gb" min="1" step="1" inputmode="numeric" value="384"' in picker
+    assert '<option value="rtx-3090:2" selected>' in picker
+    assert 'data-testid="your-build"' in html
+
+
+def test_a_preset_build_gets_the_highlighted_row_in_the_table(client):
+    html = client.get(r1_url(build="rtx-4090-epyc-9004-384gb")).content.decode()
+    row = html.split('data-testid="your-build-row"')[1].split("</tr>")[0]
+    assert "RTX 4090 + EPYC 9004, 384 GB" in row and "your build</strong>" in row
+    assert html.count('data-testid="your-build-row"') == 1
+    assert '<option value="rtx-4090-epyc-9004-384gb" selected>' in html
+
+
+def test_the_picker_and_the_options_form_are_one_get_form_pushing_the_url(client):
+    html = client.get(r1_url()).content.decode()
+    form = html.split('<form class="controls"')[1].split("</form>")[0]
+    assert 'method="get"' in form and 'hx-push-url="true"' in form
+    assert 'name="build"' in form and 'name="gpu"' in form and 'name="quant"' in form
+
+
+@pytest.mark.parametrize(
+    "query,label",
+    [
+        ("gpu=rtx-3090:100", "GPUs: GPU count must be between 1 and 8"),
+        ("gpu=rtx-3090:0", "GPUs: GPU count must be between 1 and 8"),
+        ("gpu=no-such-gpu&ram_gb=64", "GPUs: unknown GPU profile"),
+        ("host=am5-ryzen-9000&ram_gb=4096", "RAM installed (GB): AMD AM5"),
+        ("build=no-such-rig", "Preset build: unknown build"),
+    ],
+)
+def test_a_bad_build_is_an_inline_message_never_a_500_and_never_cached(client, query, label):
+    response = client.get(r1_url() + "?" + query)
+    html = response.content.decode()
+    assert response.status_code == 200
+    problems = html.split('class="problems"')[1].split("</div>")[0]
+    assert f"<li>{escape(label)}" in problems
+    assert 'data-testid="your-build"' not in html
+    assert 'data-testid="speed-table"' in html  # the presets still answer
+    again = client.get(r1_url() + "?" + query, **HTMX)
+    assert escape(label) in again.content.decode()  # rendered fresh: not a cached full page

@@ -29,6 +29,10 @@ BUDGET = settings(
 
 SLUGS = ["deepseek-r1", "llama-3.1-8b-instruct", "gpt-oss-20b", "qwen3-30b-a3b"]
 PROFILES = ["rtx-4090", "apple-m3-ultra-512", "desktop-ddr5-5600-2ch"]
+BUILD_VALUES = [
+    "rtx-4090-epyc-9004-384gb", "dgx-spark", "sp5-epyc-9004-2p", "am5-ryzen-9000",
+    "rtx-3090:2", "rtx-3090:0", "rtx-3090:100", "h100-sxm:8", "rtx-4090:", ":2", "384", "12",
+]  # fmt: skip
 
 # Every query parameter some page or the API reads, plus names none reads.
 PARAMS = [
@@ -37,7 +41,8 @@ PARAMS = [
     "profile", "memory_gb", "kind", "bandwidth_gbps",  # hardware
     "models",  # compare
     "capacity", "ddr", "form_factor", "ecc", "max_price_per_gb",  # kits
-    "model", "hardware", "flash_attention",  # API
+    "model", "hardware", "flash_attention", "fp16_tflops", "sockets",  # API
+    "build", "host", "ram_gb", "dimms", "gpu",  # the build picker (pages, API)
     "utm_source", "page",
 ]  # fmt: skip
 
@@ -56,7 +61,7 @@ values = st.one_of(
     st.text(max_size=40),
     st.integers(-(10**40), 10**40).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(list(PRESETS) + SLUGS + PROFILES),
+    st.sampled_from(list(PRESETS) + SLUGS + PROFILES + BUILD_VALUES),
 )
 queries = st.dictionaries(
     st.one_of(st.sampled_from(PARAMS), st.text(min_size=1, max_size=12)), values, max_size=5
@@ -75,6 +80,7 @@ def page_paths(slug: str, profile: str, kit: str) -> list[str]:
         "/", "/models/", f"/models/{s}/", f"/models/{s}/faq/", f"/models/{s}/og.svg",
         f"/models/{s}/og.png", "/hardware/", f"/hardware/{p}/", "/compare/", "/methodology/",
         "/kits/", f"/kits/{k}/", "/faq/", "/robots.txt", "/sitemap.xml", "/favicon.ico",
+        "/builds/", f"/builds/{s}/", "/builds/dgx-spark/",
     ]  # fmt: skip
 
 
@@ -91,7 +97,7 @@ def visitor(site_data, settings):
 
 @BUDGET
 @given(
-    which=st.integers(0, 15),
+    which=st.integers(0, 18),
     slug=slugs,
     profile=st.one_of(st.sampled_from(PROFILES), st.text(min_size=1, max_size=20)),
     params=queries,

@@ -1,5 +1,6 @@
 from django.urls import reverse
 
+from calculator import services
 from calculator.models import HardwareProfile, LlmModel
 from tests.catalog.factories import MemoryKitFactory
 
@@ -62,3 +63,11 @@ def test_robots_txt_names_the_sitemap(client, db):
     body = response.content.decode()
     assert "Sitemap: http://testserver/sitemap.xml" in body
     assert "Disallow: /admin/" in body
+
+
+def test_sitemap_lists_the_build_list_and_every_preset_build(client, hardware):
+    urls = _urls(client)
+    assert any(u.endswith(reverse("calculator:build-list")) for u in urls)
+    for build in services.preset_builds(hardware):
+        path = reverse("calculator:build-detail", args=[build.slug])
+        assert any(u.endswith(path) for u in urls), build.slug

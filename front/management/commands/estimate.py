@@ -25,6 +25,13 @@ class Command(BaseCommand):
                 if field.name != "quant"
                 else f"{field.help}",
             )
+        for field in option_table.BUILD_FIELDS:  # --build, --host, --ram-gb, --dimms, --gpu
+            parser.add_argument(
+                f"--{field.name.replace('_', '-')}",
+                dest=field.name,
+                action="append" if field.many else "store",
+                help=field.help,
+            )
         parser.add_argument("--hardware", help="only this hardware profile slug")
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
@@ -44,11 +51,26 @@ class Command(BaseCommand):
             profiles = (profile,)
         try:
             options = option_table.parse_strict(opts, model_defaults(model))
+            picked = option_table.parse_strict(
+                opts, option_table.BUILD_DEFAULTS, option_table.BUILD_NAMES
+            )
+            build = services.build_from_query(picked, hardware)
             choice = choose_quant(model, arch, options, strict=True)
             est = services.estimate_for(arch, options, hardware, profiles, weights=choice.weights)
+            placed = (
+                services.estimate_on_builds(arch, options, hardware, (build,), choice.weights)
+                if build
+                else None
+            )
         except EngineError as err:
             raise CommandError(f"{err.field}: {err}") from err
-        payload = estimate_payload(est, model_payload(model, arch), profiles, choice.published)
+        payload = estimate_payload(
+            est,
+            model_payload(model, arch),
+            profiles,
+            choice.published,
+            placed.placements[0] if placed else None,
+        )
         if opts["json"]:
             self.stdout.write(json.dumps(payload, indent=2))
             return
@@ -75,3 +97,18 @@ class Command(BaseCommand):
             speed = f"{s['tokens_per_s']:.1f} tok/s" if s["tokens_per_s"] else "—"
             self.stdout.write(f"  {s['name'][:48]:<50}{s['mode']:<17}{speed}")
         self.stdout.write(f"  {p['llama_cpp_command']}")
+        build = p.get("build")
+        if build:
+            self.stdout.write(f"Your build: {build['name']}")
+            speed = f"{build['tokens_per_s']:.1f} tok/s" if build["tokens_per_s"] else "—"
+            prompt = (
+                f", prompt {build['prefill_tokens_per_s']:.0f} tok/s, first token after "
+                f"{build['time_to_first_token_s']:.1f} s"
+                if build["prefill_tokens_per_s"]
+                else ""
+            )
+            self.stdout.write(f"  {build['fit']}, {build['mode']}: {speed}{prompt}")
+            if build["note"]:
+                self.stdout.write(f"  {build['note']}")
+            if build["llama_cpp_command"]:
+                self.stdout.write(f"  {build['llama_cpp_command']}")
