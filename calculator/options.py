@@ -327,7 +327,7 @@ def _raw(data: Mapping[str, Any], field: OptionField) -> object:
 def raw_items(data: Mapping[str, Any], fields: Iterable[str]) -> list[tuple[str, str]]:
     """(name, value) of every non-blank value given for ``fields``, as typed, in the
     table's order (a page with a bad value is rendered from what was typed)."""
-    items = []
+    items: list[tuple[str, str]] = []
     for field in _fields(fields):
         raw = _raw(data, field)
         values = raw if isinstance(raw, list | tuple) else [raw]

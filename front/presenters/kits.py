@@ -16,7 +16,6 @@ from calculator import services
 from calculator.engine.build import Build, make_build, platform_host
 from calculator.engine.estimate import Options
 from calculator.engine.footprint import Footprint
-from calculator.engine.hardware import machine_budget_bytes
 from calculator.engine.kits import KitFit
 from calculator.engine.placement import Placement, place
 from calculator.models import LlmModel
@@ -24,7 +23,6 @@ from calculator.options import DEFAULTS
 from catalog.models import MemoryKit
 from catalog.selectors import KitPick, PlatformPicks, kit_fits
 from catalog.selectors import kit_picks as select_picks
-from front import memo
 from front.presenters.model_page import Calculation
 
 
@@ -109,14 +107,17 @@ class KitRuns:
 
 
 def _run(model: LlmModel, build: Build, options: Options, hardware: services.HardwareSet) -> KitRun:
+    """The model at THE best quant on the kit's build (the engine's one rule), placed."""
     arch = services.architecture_of(model)
-    quant = memo.best(arch, options, machine_budget_bytes(build.memory_gb))
-    if quant is None:
+    pick = services.best_quant_for(arch, options, build, hardware)
+    if pick is None:
         return KitRun(model, None, None, None, "nofit")
-    sized = replace(options, quant=quant)
-    placement = services.estimate_on_builds(arch, sized, hardware, builds=[build]).placements[0]
+    sized = replace(options, quant=pick.quant)
+    placement = pick.placement or services.estimate_on_builds(
+        arch, sized, hardware, builds=[build]
+    ).placements[0]
     status = "fits" if placement.fits else "partial" if placement.runs else "nofit"
-    return KitRun(model, quant, memo.total(arch, sized), placement, status)
+    return KitRun(model, pick.quant, pick.total_bytes, placement, status)
 
 
 def models_on_kit(kit: MemoryKit, models: Iterable[LlmModel] | None = None) -> KitRuns:
