@@ -56,3 +56,33 @@ def cheapest_at(
         if held is None or (held.cost is not None and row.cost.total < held.cost.total):
             best[kind] = row
     return tuple(sorted(best.values(), key=lambda r: r.cost.total if r.cost else 0))
+
+
+# The speed the model page's cost answer asks for ("the cheapest way to run it at 8 tok/s
+# or more"): a bar we choose for the answer, not a measured fact; builds below it are
+# listed after, cheapest first, when none reaches it.
+COST_BAR_TOKENS_PER_S = 8.0
+
+
+@dataclass(frozen=True)
+class CostAnswer:
+    """The model page's "what it costs": per kind of build, the cheapest priced build that
+    runs the model comfortably at ``bar`` tokens/s or more (else at any speed)."""
+
+    bar: float
+    rows: tuple[CostedPlacement, ...]
+    reaches_bar: bool  # False: no priced build reaches the bar; rows run slower
+
+    @property
+    def is_fresh(self) -> bool:
+        return all(r.cost is not None and r.cost.is_fresh for r in self.rows)
+
+
+def cost_answer(placements: Sequence[Placement], book: PriceBook | None = None) -> CostAnswer:
+    """Priced at fresh prices where the catalog has them, else the last price seen (each
+    total says which, with its date)."""
+    book = book or PriceBook(last_known=True)
+    rows = cheapest_at(placements, COST_BAR_TOKENS_PER_S, book)
+    if rows:
+        return CostAnswer(COST_BAR_TOKENS_PER_S, rows, True)
+    return CostAnswer(COST_BAR_TOKENS_PER_S, cheapest_at(placements, 0.0, book), False)

@@ -35,6 +35,7 @@ from front.http import safe_only
 from front.middleware import api_error_for, is_api
 from front.presenters.compare import compare as compare_models
 from front.presenters.compare import pick_models
+from front.presenters.costs import cost_answer
 from front.presenters.files import (
     choose_quant,
     defaults_for_page,
@@ -154,6 +155,7 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     )
     # Kit picks carry live prices: selected on every render (two queries).
     context["kits"] = kit_picks(calc, hardware)
+    context["costs"] = cost_answer([row.placement for row in calc.builds.running])
     head = seo.headline_from(model, calc.estimate)
     context["seo_title"] = seo.model_state_title(head)  # the tab follows the state
     if is_partial(request):
