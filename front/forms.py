@@ -288,7 +288,15 @@ class ModelFilterForm(forms.Form):
         family.choices = [("", "All families"), *((f, f) for f in families)]
 
     def clean_quant(self) -> str:
-        return self.cleaned_data.get("quant") or DEFAULTS.quant
+        quant: str = self.cleaned_data.get("quant") or DEFAULTS.quant
+        if quant not in PRESETS:  # a published file's label: only some models have it
+            raise forms.ValidationError(
+                f"{quant} is a file published for some models; the list sizes every model "
+                "at a llama-quantize preset (Q4_K_M, Q8_0, ...): pick one, or open a "
+                "model's page for its files.",
+                code="invalid",
+            )
+        return quant
 
 
 class MachineForm(forms.Form):
