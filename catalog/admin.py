@@ -7,6 +7,7 @@ Bad filter values in the address are refused with a message, never a 500.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,7 @@ from catalog.models import (
     GgufRepository,
     GgufSyncRun,
     HeldPrice,
+    HeldPriceQuerySet,
     MemoryKit,
     Offer,
     PriceBand,
@@ -36,7 +38,9 @@ from catalog.models import (
 )
 from catalog.sources import SOURCES, Deadline
 
-HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+HTTPS_URLS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 # ── Filters that refuse values they do not know ────────────────────────────────
@@ -123,9 +127,10 @@ class CapacityFilter(ChoiceListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
+        value = self.value()
+        if value is None:
             return queryset
-        lo, hi = (int(x) for x in self.value().split("-"))
+        lo, hi = (int(x) for x in value.split("-"))
         return queryset.filter(capacity_gb__gte=lo, capacity_gb__lt=hi)
 
 
@@ -183,8 +188,14 @@ class PriceSnapshotInline(admin.TabularInline):
     model = PriceSnapshot
     extra = 0
     can_delete = False
-    fields = ["observed_at", "price", "currency", "availability", "recorded_by", "note"]
-    readonly_fields = fields
+    readonly_fields = fields = (
+        "observed_at",
+        "price",
+        "currency",
+        "availability",
+        "recorded_by",
+        "note",
+    )
     ordering = ["-observed_at"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -222,7 +233,8 @@ class OfferAdminForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # ModelForm.clean returns cleaned_data (typed Optional in django-stubs)
+        data = self.cleaned_data
         retailer = data.get("retailer")
         typed = "price" in self.fields and "price" in self.changed_data
         if (
@@ -267,12 +279,12 @@ class OfferAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
             return [*self.ALWAYS_READONLY, "price", "availability", "last_checked"]
         return [*self.ALWAYS_READONLY, "last_checked"]
 
-    def get_fields(self, request: HttpRequest, obj: Offer | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Offer | None = None) -> tuple[str, ...]:
         fields = ["kit", "component", "retailer", "item_id", "title", "url", "condition"]
         fields += ["currency", "sync_note", "price", "availability"]
         if obj is None or obj.retailer.source.accepts_manual_prices:
             fields += ["price_date", "price_source_url", "price_note"]
-        return [*fields, "last_checked", "last_changed", "last_error", "missed_runs", "delisted_at"]
+        return (*fields, "last_checked", "last_changed", "last_error", "missed_runs", "delisted_at")
 
     @admin.display(description="where the price comes from")
     def sync_note(self, offer: Offer) -> str:
@@ -533,7 +545,7 @@ class HeldPriceAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
         price = held.offer.price
         return f"{held.offer.currency} {price}" if price is not None else "—"
 
-    def _decide(self, request: HttpRequest, queryset: QuerySet, approve: bool) -> None:
+    def _decide(self, request: HttpRequest, queryset: HeldPriceQuerySet, approve: bool) -> None:
         done, not_current = 0, []
         for held in queryset.pending().select_related("offer"):
             if approve:
@@ -553,11 +565,11 @@ class HeldPriceAdmin(RefuseBadFiltersMixin, admin.ModelAdmin):
             )
 
     @admin.action(description="Approve: publish these prices")
-    def approve(self, request: HttpRequest, queryset: QuerySet[HeldPrice]) -> None:
+    def approve(self, request: HttpRequest, queryset: HeldPriceQuerySet) -> None:
         self._decide(request, queryset, approve=True)
 
     @admin.action(description="Reject: keep the accepted prices")
-    def reject(self, request: HttpRequest, queryset: QuerySet[HeldPrice]) -> None:
+    def reject(self, request: HttpRequest, queryset: HeldPriceQuerySet) -> None:
         self._decide(request, queryset, approve=False)
 
 

@@ -113,8 +113,9 @@ class RetailerQuerySet(models.QuerySet):
 
 class Retailer(models.Model):
     # The registered kinds by name (``Retailer.SourceKind.FEED``), for code and tests
-    # that name one; the table itself is ``catalog.sources.SOURCES``.
-    SourceKind = models.TextChoices(
+    # that name one; the table itself is ``catalog.sources.SOURCES``. django-stubs does not
+    # model the functional Choices API (typeddjango/django-stubs#729), hence the ignore.
+    SourceKind = models.TextChoices(  # type: ignore[call-overload]
         "SourceKind", [(kind.upper(), (kind, source.label)) for kind, source in SOURCES.items()]
     )
 
@@ -770,7 +771,7 @@ class PriceBand(models.Model):
         )
 
 
-class HeldPriceQuerySet(models.QuerySet):
+class HeldPriceQuerySet(models.QuerySet["HeldPrice"]):
     def pending(self) -> HeldPriceQuerySet:
         return self.filter(status=HeldPrice.Status.PENDING)
 

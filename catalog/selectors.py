@@ -166,9 +166,9 @@ def best_offer(kit: MemoryKit, now: datetime) -> tuple[Offer | None, bool]:
     fresh = [o for o in offers if o.is_fresh(now) and o.availability == Offer.Availability.IN_STOCK]
     if fresh:
         return min(fresh, key=lambda o: (o.price, o.is_sample)), True
-    checked = [o for o in offers if o.last_checked]
+    checked = [(o.last_checked, o) for o in offers if o.last_checked]
     if checked:
-        return max(checked, key=lambda o: o.last_checked), False
+        return max(checked, key=lambda c: c[0])[1], False
     return (offers[0] if offers else None), False
 
 
@@ -290,11 +290,13 @@ def price_history_chart(*, offer: Offer, width: int = 320, height: int = 80) -> 
     or there are fewer than two priced snapshots."""
     if not offer.retailer.keeps_price_history:
         return None
-    snaps = list(
+    rows = (
         offer.snapshots.filter(price__isnull=False)
         .order_by("observed_at")
         .values_list("observed_at", "price")
     )
+    # The query already leaves out unpriced snapshots; this check tells the type checker.
+    snaps = [(when, price) for when, price in rows if price is not None]
     if len(snaps) < 2:
         return None
     t0, t1 = snaps[0][0], snaps[-1][0]
@@ -382,7 +384,13 @@ def _priced(offers: Iterable[Offer], now: datetime, *, last_known: bool) -> Offe
     if fresh or not last_known:
         return min(fresh, key=lambda o: (o.price, o.is_sample), default=None)
     seen = [o for o in offers if o.price is not None and o.last_checked is not None]
-    return max(seen, key=lambda o: (o.last_checked, -o.price), default=None)
+    return max(seen, key=lambda o: (o.last_checked, -_price_of(o)), default=None)
+
+
+def _price_of(offer: Offer) -> Decimal:
+    """The price of an offer :func:`_priced` chose or saw (it only takes priced ones)."""
+    assert offer.price is not None
+    return offer.price
 
 
 def _line(name: str, quantity: int, offer: Offer, now: datetime) -> CostLine:
@@ -426,7 +434,7 @@ class PriceBook:
         best: tuple[Component, Offer] | None = None
         for component in candidates:
             offer = _priced(_active_offers(component), self.now, last_known=self.last_known)
-            if offer is not None and (best is None or offer.price < best[1].price):
+            if offer is not None and (best is None or _price_of(offer) < _price_of(best[1])):
                 best = (component, offer)
         return best
 
@@ -452,7 +460,7 @@ class PriceBook:
             if offer is None:
                 continue
             boxes = dimms.count // spec.count
-            if best is None or offer.price * boxes < best[2].price * best[0]:
+            if best is None or _price_of(offer) * boxes < _price_of(best[2]) * best[0]:
                 best = (boxes, kit, offer)
         if best is None:
             return None

@@ -62,10 +62,11 @@ class FaqEntryAdmin(admin.ModelAdmin):
     def generated_answer(self, obj: FaqEntry) -> str:
         if not obj.key:
             return "–"
-        if obj.model_id is None:
+        model = obj.model  # None (no query) for a site-wide entry
+        if model is None:
             qa = next((qa for qa in general_faq() if qa.key == obj.key), None)
         else:
-            qa = next((qa for qa in generated_faq(obj.model) if qa.key == obj.key), None)
+            qa = next((qa for qa in generated_faq(model) if qa.key == obj.key), None)
         if qa is None:
             return "–"
         return format_html("<strong>{}</strong><br>{}", qa.question, qa.answer)

@@ -43,7 +43,7 @@ def error_response(field: str, message: str, status: int = 400) -> HttpResponse:
 def _client_address(request: HttpRequest) -> str:
     """The client's address; behind a proxy, the one the proxy appended last."""
     if settings.BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
         if forwarded:
             return forwarded
     return str(request.META.get("REMOTE_ADDR", ""))
@@ -160,7 +160,7 @@ def _nesting_field(data: Any, limit: int) -> str | None:
 def bad_body(request: HttpRequest) -> HttpResponse | None:
     """413 for a body over API_MAX_BODY_BYTES (unread); 400 for JSON nested too deep."""
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.headers.get("Content-Length") or 0)
     except ValueError:
         return error_response("body", "Content-Length is not a number")
     limit = settings.API_MAX_BODY_BYTES

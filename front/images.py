@@ -97,7 +97,7 @@ class Card:
     lines: tuple[CardLine, ...]
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.BaseImageFont, width: int) -> str:
     """``text``, cut with an ellipsis to fit ``width`` pixels."""
     if draw.textlength(text, font=font) <= width:
         return text

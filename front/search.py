@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -59,20 +60,20 @@ def normalize(text: str) -> str:
 
 
 @cache
-def _data() -> dict[str, object]:
-    return json.loads(ALIASES_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+def _data() -> dict[str, Any]:
+    return json.loads(ALIASES_FILE.read_text(encoding="utf-8"))
 
 
 @cache
 def aliases() -> dict[str, str]:
     """Normalized nickname → model slug, from ``data/search_aliases.json``."""
-    table: dict[str, str] = _data()["aliases"]  # type: ignore[assignment]
+    table: dict[str, str] = _data()["aliases"]
     return {normalize(alias): slug for alias, slug in table.items()}
 
 
 @cache
 def packaging_words() -> frozenset[str]:
-    words: list[str] = _data()["packaging_words"]  # type: ignore[assignment]
+    words: list[str] = _data()["packaging_words"]
     return frozenset(normalize(w) for w in words)
 
 

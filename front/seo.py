@@ -216,8 +216,11 @@ def json_ld_script(data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Saf
 
 
 class _QuestionLike(Protocol):
-    question: str
-    answer: str
+    # Read-only members, so frozen dataclasses (faq.builders.QA) match.
+    @property
+    def question(self) -> str: ...
+    @property
+    def answer(self) -> str: ...
 
 
 def faq_page(entries: Iterable[_QuestionLike | tuple[str, str]]) -> dict[str, Any]:

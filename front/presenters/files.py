@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from django.http import HttpRequest
 
@@ -36,7 +36,14 @@ from front.presenters.labels import page_query
 # ── Defaults per model ──────────────────────────────────────────────────────────
 
 _LOCK = threading.Lock()
-_DEFAULT_QUANTS: dict[str, Any] = {"version": None, "map": {}}
+
+
+class _QuantsMemo(TypedDict):
+    version: tuple[str, ...] | None  # versions.current(MODELS) the map was built at
+    map: dict[str, str]  # slug and lower-cased repo → default quant
+
+
+_DEFAULT_QUANTS: _QuantsMemo = {"version": None, "map": {}}
 
 
 def model_defaults(model: LlmModel) -> Options:
@@ -47,12 +54,12 @@ def _default_quants() -> dict[str, str]:
     version = versions.current(versions.MODELS)
     with _LOCK:
         if _DEFAULT_QUANTS["version"] == version:
-            return _DEFAULT_QUANTS["map"]  # type: ignore[no-any-return]
+            return _DEFAULT_QUANTS["map"]
     found: dict[str, str] = {}
     for slug, repo, quant in LlmModel.objects.values_list("slug", "hf_repo", "default_quant"):
         found[slug] = found[repo.lower()] = quant
     with _LOCK:
-        _DEFAULT_QUANTS.update(version=version, map=found)
+        _DEFAULT_QUANTS["version"], _DEFAULT_QUANTS["map"] = version, found
     return found
 
 

@@ -3,7 +3,7 @@ it runs. Both show prices, so their cached responses key on the "prices" data to
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -45,8 +45,9 @@ def _filter_data(request: HttpRequest) -> QueryDict | None:
     if not request.GET:
         return None
     data = request.GET.copy()
-    if data.get(HOST_PARAM) and not data.get("platform"):
-        data["platform"] = data[HOST_PARAM]
+    host = data.get(HOST_PARAM)
+    if host and not data.get("platform"):
+        data["platform"] = host
     return data
 
 
@@ -55,7 +56,8 @@ def _filter_data(request: HttpRequest) -> QueryDict | None:
 @vary_on_headers("HX-Request")
 def kit_list(request: HttpRequest) -> HttpResponse:
     form = KitFilterForm(_filter_data(request))
-    kits = MemoryKit.objects.active().with_best_price()
+    # form.filter narrows to a plain QuerySet; only QuerySet methods are used from here on.
+    kits: QuerySet[MemoryKit] = MemoryKit.objects.active().with_best_price()
     if form.is_bound and form.is_valid():
         kits = form.filter(kits)
     elif form.is_bound:
