@@ -187,9 +187,9 @@ def test_a_price_change_invalidates_only_the_pages_that_show_prices(
         client.get("/methodology/")
         client.get("/hardware/")
     assert "Fresh 512GB kit" in client.get(kit_list).content.decode()
-    # re-rendered: the page shows kit picks (and its GGUF files; the default-quant map
-    # is kept, as the models did not change)
-    with django_assert_num_queries(6):
+    # re-rendered: the page shows kit picks and build costs (and its GGUF files; the
+    # default-quant map is kept, as the models did not change)
+    with django_assert_num_queries(9):
         client.get(R1)
 
 

@@ -23,8 +23,10 @@ PAGES = [
     ("/", 3),
     ("/models/", 2),
     ("/models/?architecture=moe&fits_gb=256&quant=Q4_K_M", 2),
-    (R1, 7),  # + kit picks (kits, prefetched offers), GGUF files, default-quant map
-    (R1 + "?quant=Q8_0&context=32768&kv_type=q8_0&parallel=2", 7),
+    # + kit picks (kits, prefetched offers), GGUF files, default-quant map, and the build
+    # costs' price book (components and kits with their offers: 2 more on seeded data)
+    (R1, 9),
+    (R1 + "?quant=Q8_0&context=32768&kv_type=q8_0&parallel=2", 9),
     ("/hardware/", 2),
     ("/hardware/?memory_gb=64", 3),
     ("/hardware/rtx-4090/", 3),
