@@ -7,6 +7,8 @@ DEV    := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 # What pytest runs (default: the whole suite), e.g. PYTEST_ARGS="tests/catalog -x".
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 # Tests get Redis (and PostgreSQL) from here: the configured server when it answers,
 # else a throwaway one on a free port, stopped afterwards (tests/services.py).
 WITH_SERVICES := $(BIN)/python -m tests.services
@@ -42,11 +44,11 @@ load-data: install
 
 ## Run the whole suite (SQLite) with a real Redis; browser tests drive Debian's Chromium
 test: install browser
-	$(WITH_SERVICES) -- $(BIN)/pytest $(PYTEST_ARGS)
+	$(WITH_SERVICES) -- $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL at PG_URL (a throwaway cluster when none answers)
 test-postgres: install browser
-	DATABASE_URL=$(PG_URL) $(WITH_SERVICES) --postgres -- $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(WITH_SERVICES) --postgres -- $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## Debian's Chromium for the Playwright tests (never a downloaded browser)
 browser:
