@@ -51,6 +51,26 @@ EXTRA_GPU_GRID_MS = [i / 20 for i in range(0, 101)]
 MIN_ROWS = 3
 BOUND = 0.30
 
+# Why the held-out GPU + system RAM (mainline llama.cpp) decode rows miss the ±30% on 80%
+# bound: the strict xfail of tests/calculator/test_validation.py and /methodology/ both say it.
+OFFLOAD_HELD_OUT_XFAIL = (
+    "9 held-out mainline rows from two boxes, 4 within ±30% (median error 50%): the "
+    "Threadripper PRO 7965WX + A6000 rows are within -14..+5%, but the EPYC 9355 VM + RTX 3090 "
+    "rows run 1.5-1.8x slower than predicted although the same VM's CPU-only run is predicted "
+    "within 3%, so the loss is in that VM's GPU-CPU hand-offs, not in CPU efficiency; one box "
+    "cannot calibrate a hand-off cost, and its depth rows carry May-2025 CUDA builds' "
+    "quantized-KV attention slowdown"
+)
+
+
+def rounding_of(value: float) -> float:
+    """Relative half-unit of the last significant digit of a published figure (a parameter
+    count published as 8,000,000,000 is only known to ±0.5 billion): the slack the
+    parameter-count bound adds, in the suite and on /methodology/."""
+    digits = str(int(value)).rstrip("0")
+    unit = 10 ** (len(str(int(value))) - len(digits))
+    return unit / 2 / value
+
 
 @dataclass(frozen=True, slots=True)
 class Point:
