@@ -30,7 +30,6 @@ from calculator.options import DEFAULTS, Problem
 from catalog import gguf_selectors
 from catalog.gguf_selectors import PublishedWeights
 from catalog.models import GgufFile
-from front import memo
 from front.presenters.labels import page_query
 
 # ── Defaults per model ──────────────────────────────────────────────────────────
@@ -162,40 +161,34 @@ def files_table(
     if not files:
         return ()
     defaults = model_defaults(model)
-    key = tuple((f.pk, f.total_bytes, f.header_read_at, f.label) for f in files)
-
-    def build() -> tuple[FileRow, ...]:
-        n_builds = len(services.preset_builds(hardware))
-        selectable = gguf_selectors.published_labels(model, files)
-        rows = []
-        for gguf in files:
-            standard = is_standard(gguf.label)
-            predicted = difference = None
-            runs: tuple[RunsOn, ...] = ()
-            chosen = replace(options, quant=gguf.label)
-            if gguf.total_bytes:
-                published = gguf_selectors.file_weights(arch, gguf)
-                runs = _runs_on(arch, chosen, hardware, published.weights)
-                if standard and gguf.standard_mix:
-                    predicted = weights_bytes(arch, gguf.label).total_bytes
-                    difference = (predicted - gguf.total_bytes) / gguf.total_bytes
-            rows.append(
-                FileRow(
-                    file=gguf,
-                    label=gguf.label,
-                    url=gguf.url,
-                    size_bytes=gguf.total_bytes,
-                    exact=gguf.is_exact,
-                    parts=gguf.part_count,
-                    predicted_bytes=predicted,
-                    difference=difference,
-                    runs_on=runs,
-                    builds=n_builds,
-                    query=page_query(chosen, defaults),
-                    selectable=standard or gguf.label in selectable,
-                )
+    n_builds = len(services.preset_builds(hardware))
+    selectable = gguf_selectors.published_labels(model, files)
+    rows = []
+    for gguf in files:
+        standard = is_standard(gguf.label)
+        predicted = difference = None
+        runs: tuple[RunsOn, ...] = ()
+        chosen = replace(options, quant=gguf.label)
+        if gguf.total_bytes:
+            published = gguf_selectors.file_weights(arch, gguf)
+            runs = _runs_on(arch, chosen, hardware, published.weights)
+            if standard and gguf.standard_mix:
+                predicted = weights_bytes(arch, gguf.label).total_bytes
+                difference = (predicted - gguf.total_bytes) / gguf.total_bytes
+        rows.append(
+            FileRow(
+                file=gguf,
+                label=gguf.label,
+                url=gguf.url,
+                size_bytes=gguf.total_bytes,
+                exact=gguf.is_exact,
+                parts=gguf.part_count,
+                predicted_bytes=predicted,
+                difference=difference,
+                runs_on=runs,
+                builds=n_builds,
+                query=page_query(chosen, defaults),
+                selectable=standard or gguf.label in selectable,
             )
-        return tuple(rows)
-
-    opts = replace(options, quant="*")
-    return memo.memo(arch, ("files", opts, key, memo.hardware_key(hardware)), build)
+        )
+    return tuple(rows)

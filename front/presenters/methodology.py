@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from calculator import services, validation
 from calculator.models import LlmModel
-from front import memo
 
 
 @dataclass(frozen=True)
@@ -25,15 +24,9 @@ class ValidationReport:
 def validation_report(
     models: Iterable[LlmModel], hardware: services.HardwareSet
 ) -> ValidationReport:
-    """Predicted versus published for the reference set, computed once per process
-    (and again whenever a model or hardware row changes)."""
-    models = list(models)
-
-    def build() -> ValidationReport:
-        archs = {m.slug: services.architecture_of(m) for m in models}
-        profiles = {p.slug: p for p in hardware.profiles}
-        rows = validation.all_rows(archs, profiles, moe_penalty=hardware.moe_penalty)
-        return ValidationReport(tuple(rows), tuple(validation.summarize(rows)))
-
-    key = (tuple((m.slug, str(m.updated_at)) for m in models), memo.hardware_key(hardware))
-    return memo.latest("validation", key, build)
+    """Predicted versus published for the reference set (the page is served from the
+    response cache; the engine memoises the per-model work)."""
+    archs = {m.slug: services.architecture_of(m) for m in models}
+    profiles = {p.slug: p for p in hardware.profiles}
+    rows = validation.all_rows(archs, profiles, moe_penalty=hardware.moe_penalty)
+    return ValidationReport(tuple(rows), tuple(validation.summarize(rows)))

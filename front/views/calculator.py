@@ -15,7 +15,6 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
@@ -28,7 +27,7 @@ from calculator.models import LlmModel
 from calculator.options import DEFAULTS, NAMES, BuildQuery, Problem
 from catalog.gguf_selectors import model_files
 from faq.selectors import model_faq
-from front import forms, memo, search, seo
+from front import forms, search, seo
 from front.caching import cached_page
 from front.htmx import HtmxHttpRequest, is_partial, render_region
 from front.http import safe_only
@@ -136,22 +135,6 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "files": files_table(model, arch, options, hardware, files),
     }
     page = "calculator/model_detail.html"
-    # The calculator region depends only on these inputs; render it once per process.
-    context["calc_html"] = memo.region(
-        calc.arch,
-        (
-            "model-detail",
-            model.slug,
-            options,
-            memo.hardware_key(hardware),
-            tuple(problems),
-            choice.weights,
-            labels,
-            picked,
-            tuple(build_problems),
-        ),  # fmt: skip
-        lambda: render_to_string(f"{page}#calc", context, request),
-    )
     # Kit picks carry live prices: selected on every render (two queries).
     context["kits"] = kit_picks(calc, hardware)
     head = seo.headline_from(model, calc.estimate)

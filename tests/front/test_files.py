@@ -18,7 +18,6 @@ from calculator.engine.types import UNSUPPORTED
 from catalog.gguf_selectors import file_weights
 from catalog.gguf_snapshot import SNAPSHOT_FILE, gguf_snapshot_load
 from catalog.models import GgufFile
-from faq.builders import clear_cache
 from front.presenters.files import files_table
 
 R1 = "/models/deepseek-r1/"
@@ -200,9 +199,7 @@ def unsupported_r1(site_data, monkeypatch):
     monkeypatch.setattr(
         services, "architecture_of", lambda m: arch if m.slug == "deepseek-r1" else real(m)
     )
-    clear_cache()
     yield
-    clear_cache()
 
 
 def test_where_llama_cpp_cannot_run_it_the_api_page_and_faq_say_so(client, unsupported_r1):
