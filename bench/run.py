@@ -29,6 +29,7 @@ reported, not enforced: on a shared 2-core machine they move with other load.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import secrets
@@ -153,7 +154,10 @@ def fetch(url: str, headers: dict[str, str]) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            return response.status, body.decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(errors="replace")
 

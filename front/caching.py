@@ -105,7 +105,7 @@ def response_key(request: HttpRequest, name: str, page: PageKey, query: str) -> 
         request.path,
         query,
         htmx_mode(request),
-        *versions.current(*page.data),
+        *versions.current_for(request, *page.data),
     ]
     return "resp:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -165,6 +165,7 @@ def cached_page(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
+            versions.current_for(request, *page.data)  # one round trip for the key and defaults
             shown = defaults(request, kwargs) if defaults else option_table.DEFAULTS
             query, cacheable = page.canonical_query(request.GET, shown)
             request.GET = QueryDict(query)

@@ -42,8 +42,8 @@ def model_defaults(model: LlmModel) -> Options:
     return replace(DEFAULTS, quant=model.default_quant or DEFAULTS.quant)
 
 
-def _default_quants() -> dict[str, str]:
-    version = versions.current(versions.MODELS)
+def _default_quants(request: HttpRequest) -> dict[str, str]:
+    version = versions.current_for(request, versions.MODELS)
     with _LOCK:
         if _DEFAULT_QUANTS["version"] == version:
             return _DEFAULT_QUANTS["map"]  # type: ignore[no-any-return]
@@ -60,17 +60,17 @@ def _default_quants() -> dict[str, str]:
 _UNKNOWN_DEFAULTS = replace(DEFAULTS, quant="")
 
 
-def _defaults_for(key: str) -> Options:
-    quant = _default_quants().get(key.strip().lower()) if key else None
+def _defaults_for(request: HttpRequest, key: str) -> Options:
+    quant = _default_quants(request).get(key.strip().lower()) if key else None
     return replace(DEFAULTS, quant=quant) if quant else _UNKNOWN_DEFAULTS
 
 
 def defaults_for_page(request: HttpRequest, kwargs: dict[str, Any]) -> Options:
-    return _defaults_for(str(kwargs.get("slug", "")))
+    return _defaults_for(request, str(kwargs.get("slug", "")))
 
 
 def defaults_for_api(request: HttpRequest, kwargs: dict[str, Any]) -> Options:
-    return _defaults_for(request.GET.get("model", "")[:200])
+    return _defaults_for(request, request.GET.get("model", "")[:200])
 
 
 # ── The quant asked for, met with the model's files ─────────────────────────────
