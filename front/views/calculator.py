@@ -23,6 +23,7 @@ from calculator.engine.build import Build
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
 from calculator.engine.types import EngineError
+from calculator.formatting import context_label
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS, NAMES, BuildQuery, Problem
 from catalog.gguf_selectors import model_files
@@ -121,6 +122,17 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     files = model_files(model)  # one query: the quant menu, the choice and the table
     choice = choose_quant(model, arch, options, strict=False, files=files)
     options, problems = choice.options, [*problems, *choice.problems]
+    page = "calculator/model_detail.html"
+    lazy = is_partial(request)  # an htmx update: the files and kit picks load when seen
+    if lazy and request.htmx.target in LAZY_REGIONS:
+        region = {"model": model, "current": options.quant}
+        region["context_label"] = context_label(options.context)
+        if request.htmx.target == "kit-picks":
+            est = services.estimate_for(arch, options, hardware, weights=choice.weights)
+            region.update(kits=kit_picks(est, hardware), required_gb=est.recommended_ram_gb)
+        else:
+            region["files"] = files_table(model, arch, options, hardware, files)
+        return render(request, f"{page}#{request.htmx.target}", region)
     picked, build_problems = forms.page_build(request.GET)
     chosen = _chosen_build(picked, hardware, build_problems)
     calc = calculation(model, options, hardware, choice.weights, choice.notes, chosen=chosen)
@@ -132,15 +144,18 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "picker": forms.build_picker(picked, hardware),
         "problems": [*problems, *build_problems],
         "quant_help": forms.QUANT_HELP,
-        "files": files_table(model, arch, options, hardware, files),
+        "lazy": lazy,
+        "current": options.quant,
+        "context_label": calc.context_label,
+        "required_gb": calc.estimate.recommended_ram_gb,
     }
-    page = "calculator/model_detail.html"
-    # Kit picks carry live prices: selected on every render (two queries).
-    context["kits"] = kit_picks(calc, hardware)
     head = seo.headline_from(model, calc.estimate)
     context["seo_title"] = seo.model_state_title(head)  # the tab follows the state
-    if is_partial(request):
+    if lazy:
         return _no_store_if(build_problems, render_region(request, page, context))
+    context["files"] = files_table(model, arch, options, hardware, files)
+    # Kit picks carry live prices: selected on every render (two queries).
+    context["kits"] = kit_picks(calc.estimate, hardware)
     faq = model_faq(model, hardware)
     title, description = seo.model_title(head), seo.model_description(head)
     crumbs = [
@@ -161,6 +176,12 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         breadcrumbs_json_ld=seo.json_ld_script(seo.breadcrumb_list(crumbs)),
     )
     return _no_store_if(build_problems, render(request, page, context))
+
+
+# Regions of a model page an htmx update leaves out and loads when they are scrolled to
+# (same URL and options, ``HX-Target`` naming the region): a visitor's change renders
+# and sends only the answer, the speeds, the chart and the ladder.
+LAZY_REGIONS = ("gguf-files", "kit-picks")
 
 
 def _chosen_build(

@@ -85,6 +85,14 @@ def test_the_model_page_lists_files_with_links_sizes_builds_and_predictions(clie
     assert "?quant=UD-Q2_K_XL" in html
 
 
+def test_an_htmx_update_loads_the_files_table_as_its_own_region(client, files):
+    headers = {"HX-Request": "true", "HX-Target": "gguf-files"}
+    region = client.get(R1, {"context": "32k"}, headers=headers).content.decode()
+    assert region.startswith('<div id="gguf-files">') and "Files you can download" in region
+    assert 'href="/models/deepseek-r1/?quant=UD-Q2_K_XL&amp;context=32768"' in region
+    assert 'id="result"' not in region
+
+
 def test_a_files_builds_come_from_the_one_fit_rule(files):
     model = files.get(label="UD-Q2_K_XL", repository__repo_id="unsloth/DeepSeek-R1-GGUF")
     model = model.repository.model
