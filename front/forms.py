@@ -16,6 +16,9 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
 from calculator import options, services
@@ -65,6 +68,60 @@ QUANT_HELP = [
 ]
 
 
+# --- widgets rendered in Python -----------------------------------------------------------
+# Django's widgets render through the form renderer's templates: a template per option of
+# a menu (a model page's quant menu has ~50). These write the same HTML as one string.
+
+
+def option_tags(choices: Sequence[tuple[Any, Any]], selected: Any = None) -> SafeString:
+    """``<option>`` tags for ``(value, label)`` pairs, ``selected`` marked."""
+    selected = "" if selected is None else str(selected)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((v, mark_safe(" selected") if str(v) == selected else "", name) for v, name in choices),  # noqa: S308
+    )
+
+
+class FastSelect(forms.Select):
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        for group, choices, _ in widget["optgroups"]:
+            if group:
+                parts.append(format_html('<optgroup label="{}">', group))
+            for option in choices:
+                parts.append(
+                    format_html(
+                        '<option value="{}"{}>{}</option>',
+                        option["value"],
+                        flatatt(option["attrs"]),
+                        option["label"],
+                    )
+                )
+            if group:
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # noqa: S308  (every part escaped above)
+
+
+class FastInput(forms.TextInput):
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html(
+            '<input type="{}" name="{}"{}{}>',
+            widget["type"],
+            widget["name"],
+            shown,
+            flatatt(widget["attrs"]),
+        )
+
+
+class FastNumberInput(FastInput):
+    input_type = "number"
+
+
 # --- calculator options: widgets over the one parser ------------------------------------
 
 
@@ -92,6 +149,7 @@ class QuantField(OptionField, forms.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", FastSelect)
         super().__init__(choices=QUANT_CHOICES, **kwargs)
 
 
@@ -100,6 +158,7 @@ class ContextField(OptionField, forms.CharField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", FastInput)
         super().__init__(**kwargs)
         self.widget.attrs.update(
             {
@@ -116,6 +175,7 @@ class KvTypeField(OptionField, forms.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", FastSelect)
         super().__init__(choices=KV_CHOICES, **kwargs)
 
 
@@ -125,7 +185,7 @@ class ParallelField(OptionField, forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault(
-            "widget", forms.NumberInput(attrs={"min": 1, "max": MAX_PARALLEL, "size": 4})
+            "widget", FastNumberInput(attrs={"min": 1, "max": MAX_PARALLEL, "size": 4})
         )
         super().__init__(**kwargs)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
 from calculator import services
 from calculator.engine import context as context_limits
 from calculator.engine.build import Build
@@ -15,7 +18,7 @@ from calculator.engine.quant import PRESETS, WeightsBreakdown, weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
 from calculator.engine.verdict import BuildVerdict, CostFn, installed_gb
-from calculator.formatting import context_label
+from calculator.formatting import context_label, gb
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
 from front.presenters.builds import SpeedTable, speed_table
@@ -46,6 +49,49 @@ class LadderRow:
     best_for: tuple[bool, ...]  # the best quant that fits that machine
     current: bool
     query: str  # the page's query string with this quant
+
+    @property
+    def html(self) -> SafeString:
+        """The row as the ladder table shows it, written here in one pass: 33 rows of 11
+        cells are the largest part of a model page, too many for template nodes. The
+        link keeps the page's path (a relative ``?…`` URL); ``hx-target``, ``hx-swap``
+        and ``hx-push-url`` are inherited from the table body."""
+        marks = format_html_join(
+            "",
+            "{}",
+            (
+                (_LADDER_MARK[(best, fits)],)
+                for fits, best in zip(self.fits, self.best_for, strict=True)
+            ),
+        )
+        ram = f"{self.recommended_ram_gb} GB" if self.recommended_ram_gb else "> 2 TB"
+        return format_html(
+            '<tr{}><th scope="row"><a id="ladder-{}" href="{}" hx-get="{}">{}</a></th>'
+            '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+            '<td class="num">{}</td>{}</tr>',
+            _CURRENT if self.current else "",
+            self.quant,
+            self.query or ".",  # the model page itself
+            self.query or ".",
+            self.quant,
+            f"{self.bits_per_weight:.2f}",
+            gb(self.file_bytes),
+            gb(self.total_bytes),
+            ram,
+            marks,
+        )
+
+
+# (best for that machine, fits it) → the ladder cell: ★ best, ✓ fits, · does not fit.
+_LADDER_MARK = {
+    (True, True): mark_safe('<td class="num fits">★</td>'),
+    (True, False): mark_safe('<td class="num nofit">★</td>'),
+    (False, True): mark_safe('<td class="num fits">✓</td>'),
+    (False, False): mark_safe(
+        '<td class="num nofit"><span aria-label="does not fit">·</span></td>'
+    ),
+}
+_CURRENT = mark_safe(' class="current" aria-current="true"')
 
 
 @dataclass(frozen=True)
