@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
@@ -66,6 +67,16 @@ QUANT_HELP = [
     (group, [(name, PRESETS[name].description) for name, _ in items])
     for group, items in QUANT_CHOICES
 ]
+# The same, as the model page's "What the quantization levels mean" shows it: fixed
+# text, written once rather than as ~100 template nodes on every render.
+QUANT_HELP_HTML = mark_safe(  # noqa: S308  (every value escaped)
+    "".join(
+        f"<h3>{escape(group)}</h3><dl>"
+        + "".join(f"<dt>{escape(n)}</dt><dd>{escape(d)}</dd>" for n, d in items)
+        + "</dl>"
+        for group, items in QUANT_HELP
+    )
+)
 
 
 # --- widgets rendered in Python -----------------------------------------------------------
@@ -76,10 +87,12 @@ QUANT_HELP = [
 def option_tags(choices: Sequence[tuple[Any, Any]], selected: Any = None) -> SafeString:
     """``<option>`` tags for ``(value, label)`` pairs, ``selected`` marked."""
     selected = "" if selected is None else str(selected)
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((v, mark_safe(" selected") if str(v) == selected else "", name) for v, name in choices),  # noqa: S308
+    return mark_safe(  # noqa: S308  (every value escaped)
+        "".join(
+            f'<option value="{escape(str(v))}"{" selected" if str(v) == selected else ""}>'
+            f"{escape(str(name))}</option>"
+            for v, name in choices
+        )
     )
 
 
@@ -91,13 +104,10 @@ class FastSelect(forms.Select):
             if group:
                 parts.append(format_html('<optgroup label="{}">', group))
             for option in choices:
+                chosen = " selected" if option["attrs"].get("selected") else ""
                 parts.append(
-                    format_html(
-                        '<option value="{}"{}>{}</option>',
-                        option["value"],
-                        flatatt(option["attrs"]),
-                        option["label"],
-                    )
+                    f'<option value="{escape(str(option["value"]))}"{chosen}>'
+                    f"{escape(str(option['label']))}</option>"
                 )
             if group:
                 parts.append("</optgroup>")

@@ -143,7 +143,7 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "form": forms.display_form(options, labels),
         "picker": forms.build_picker(picked, hardware),
         "problems": [*problems, *build_problems],
-        "quant_help": forms.QUANT_HELP,
+        "quant_help": forms.QUANT_HELP_HTML,
         "lazy": lazy,
         "current": options.quant,
         "context_label": calc.context_label,
