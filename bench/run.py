@@ -275,12 +275,14 @@ def run(
     results: list[Result] = []
     cold_script = tmp / "cold.lua"
     for target in TARGETS:
+        warm_args: tuple[str, ...] = ()
+        run_args: tuple[str, ...] = ()
         if target.cold:
             url, used = base + target.cold, cold_script
             warm_args = (target.cold, str(target.first_context))
             run_args = (target.cold, str(target.first_context + WARMUP_OFFSET))
         else:
-            url, used, warm_args, run_args = base + target.path, script, (), ()
+            url, used = base + target.path, script
         wrk(url, target.headers, args.warmup, args.connections, used, warm_args)
         data = wrk(url, target.headers, args.duration, args.connections, used, run_args)
         errors = {k: data[k] for k in ("connect", "read", "write", "status", "timeout") if data[k]}

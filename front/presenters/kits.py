@@ -112,9 +112,10 @@ def _run(model: LlmModel, build: Build, options: Options, hardware: services.Har
     if pick is None:
         return KitRun(model, None, None, None, "nofit")
     sized = replace(options, quant=pick.quant)
-    placement = pick.placement or services.estimate_on_builds(
-        arch, sized, hardware, builds=[build]
-    ).placements[0]
+    placement = (
+        pick.placement
+        or services.estimate_on_builds(arch, sized, hardware, builds=[build]).placements[0]
+    )
     status = "fits" if placement.fits else "partial" if placement.runs else "nofit"
     return KitRun(model, pick.quant, pick.total_bytes, placement, status)
 
