@@ -5,6 +5,7 @@ import random
 
 import pytest
 from django.core.cache import cache
+from django.template import engines
 from django.urls import reverse
 
 from calculator import versions
@@ -106,6 +107,15 @@ def test_an_htmx_partial_is_gzipped_when_rendered_fresh(client):
     zipped = client.get(R1 + "?context=23456", headers=headers)
     assert zipped["Content-Encoding"] == "gzip"
     assert b"<html" not in gzip.decompress(zipped.content)
+
+
+def test_templates_are_compiled_once_per_process():
+    """A cold render must not re-read and re-parse its templates (Django's cached loader,
+    inside django-template-partials' loader: set ``loaders`` explicitly and it is gone)."""
+    (partials,) = engines["django"].engine.template_loaders
+    assert [type(inner).__module__ for inner in partials.loaders] == [
+        "django.template.loaders.cached"
+    ]
 
 
 # --- the canonical key ------------------------------------------------------------------
