@@ -156,7 +156,13 @@ def _pick_all(
     picks = []
     for name in candidates(arch, allow_float):
         fit, total, placement = judge(replace(options, quant=name))
-        picks.append(QuantPick(name, _bpw(arch, name), fit, total, placement))
+        pick = QuantPick(name, _bpw(arch, name), fit, total, placement)
+        picks.append(pick)
+        if pick.fit == FIT_CLASSES[0] and not pick.quality_loss and name not in LEGACY:
+            # Nothing later can be chosen over it (``_choose``): later candidates are
+            # smaller (fewer bits, so a lower key; a tie keeps the first), and it rules
+            # out every larger legacy quant. Stopping here gives the same pick.
+            break
     return _choose(arch, picks)
 
 
