@@ -11,8 +11,15 @@
    (the htmx partial must be a fragment, not a page).
 3. Drives each target with wrk (Debian's package) from a second process, a bounded
    load: a warm-up, then ``--duration`` seconds over ``--connections`` connections.
-4. Prints requests/s, p50 and p99 latency and the ratio to the trivial view, then
-   runs bench/engine.py.
+   The model page, its htmx results partial and the estimate API are each measured
+   twice: HOT, the same URL again and again (a whole-response cache hit), and COLD,
+   a calculator state nobody asked for before on every request (a wrk Lua script
+   writes each request's URL: the next context length in a range no other target
+   uses, cycling through quants), so the response cache misses and the page is
+   rendered, and its figures computed, from scratch.
+4. Prints requests/s, p50 and p99 latency and the ratio to the trivial view, the
+   R1 partial's size (raw and gzipped), then runs bench/cold_pages.py (each public
+   page's server time when nothing is cached) and bench/engine.py.
 
 Exits non-zero when any request failed (a non-2xx/3xx status, a connection, read,
 write or timeout error) or the server did not start. The throughput ratios are aims,
@@ -22,6 +29,7 @@ reported, not enforced: on a shared 2-core machine they move with other load.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import secrets
@@ -36,23 +44,63 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.serve import server_argv
+from config.serve import DEFAULT_THREADS, server_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 TRIVIAL = "trivial view"
 
-# Per target: label, path, extra headers, aim as a fraction of the trivial view.
-# Every request says what browsers and CDNs say: it accepts gzip.
 MODEL_PAGE = "/models/deepseek-r1/?quant=Q4_K_M&context=8192"
+API = "/api/v1/estimate?model=deepseek-r1"
 GZIP = {"Accept-Encoding": "gzip"}
-TARGETS: list[tuple[str, str, dict[str, str], float | None]] = [
-    (TRIVIAL, "/livez", GZIP, None),
-    ("model page", MODEL_PAGE, GZIP, 0.60),
-    ("results partial (htmx)", MODEL_PAGE, {**GZIP, "HX-Request": "true"}, 0.60),
-    ("estimate API", "/api/v1/estimate?model=deepseek-r1", GZIP, 0.80),
-    ("/healthz (DB + Redis)", "/healthz", GZIP, None),
+HTMX = {**GZIP, "HX-Request": "true", "HX-Target": "result"}  # what the page's controls send
+
+
+@dataclass(frozen=True)
+class Target:
+    """``cold``: the URL prefix a Lua script completes with ``quant=…&context=N`` (N from
+    ``first_context`` up, one new value per request); else ``path`` every time."""
+
+    label: str
+    path: str
+    headers: dict[str, str]
+    aim: float | None  # as a fraction of the trivial view's req/s
+    cold: str = ""
+    first_context: int = 0
+
+
+# Every request says what browsers and CDNs say: it accepts gzip. The cold targets'
+# context ranges do not overlap (nor their warm-ups'), so no state repeats in a run and
+# no target warms the engine's memos for another.
+TARGETS: list[Target] = [
+    Target(TRIVIAL, "/livez", GZIP, None),
+    Target("model page, hot", MODEL_PAGE, GZIP, 0.60),
+    Target("model page, cold", "", GZIP, 0.15, "/models/deepseek-r1/?", 1_000),
+    Target("results partial (htmx), hot", MODEL_PAGE, HTMX, 0.60),
+    Target("results partial (htmx), cold", "", HTMX, 0.15, "/models/deepseek-r1/?", 41_000),
+    Target("estimate API, hot", API, GZIP, 0.80),
+    Target("estimate API, cold", "", GZIP, 0.30, API + "&", 81_000),
+    Target("/healthz (DB + Redis)", "/healthz", GZIP, None),
 ]
+WARMUP_OFFSET = 30_000  # the measured run's contexts start this far past the warm-up's
+
+# Quants the cold targets cycle through (each with a new context length).
+COLD_QUANTS = ("Q4_K_M", "Q8_0", "Q3_K_M", "Q5_K_M", "Q6_K", "Q2_K", "IQ4_XS", "Q4_0")
+
+# wrk: one Lua state per thread (we run one), so the counter is global to the run.
+COLD_SCRIPT = """
+local prefix, context, n = "", 0, 0
+local quants = {QUANTS}
+init = function(args)
+  prefix = args[1]
+  context = tonumber(args[2])
+end
+request = function()
+  n = n + 1
+  local path = prefix .. "quant=" .. quants[(n % #quants) + 1] .. "&context=" .. (context + n)
+  return wrk.format(nil, path)
+end
+""".replace("QUANTS", ", ".join(f'"{q}"' for q in COLD_QUANTS))
 
 # wrk calls done() once at the end; print one JSON line we can parse.
 WRK_SCRIPT = """
@@ -106,16 +154,27 @@ def fetch(url: str, headers: dict[str, str]) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            return response.status, body.decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(errors="replace")
 
 
-def wrk(url: str, headers: dict[str, str], seconds: int, connections: int, script: Path) -> dict:
+def wrk(
+    url: str,
+    headers: dict[str, str],
+    seconds: int,
+    connections: int,
+    script: Path,
+    script_args: tuple[str, ...] = (),
+) -> dict:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script)]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    tail = ["--", *script_args] if script_args else []
+    out = subprocess.run([*cmd, url, *tail], capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("BENCH "))
     return json.loads(line.removeprefix("BENCH "))
 
@@ -126,7 +185,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per target")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)  # as make serve
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
@@ -167,8 +226,9 @@ def main() -> int:
     )  # fmt: skip
     script = tmp / "report.lua"
     script.write_text(WRK_SCRIPT)
+    (tmp / "cold.lua").write_text(COLD_SCRIPT + WRK_SCRIPT)
     try:
-        return run(base, server, script, args, tmp)
+        return run(base, server, script, args, tmp, env)
     finally:
         server.terminate()
         try:
@@ -179,7 +239,9 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> int:
+def run(
+    base: str, server: subprocess.Popen, script: Path, args, tmp: Path, env: dict[str, str]
+) -> int:
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -192,13 +254,15 @@ def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> i
             return 1
         time.sleep(0.2)
 
-    for label, path, headers, _ in TARGETS:
-        status, body = fetch(base + path, headers)
+    for target in TARGETS:
+        # A cold target is checked on a state below its range (never measured).
+        path = target.path or f"{target.cold}quant=Q4_K_M&context={target.first_context - 1}"
+        status, body = fetch(base + path, target.headers)
         page = "<html" in body
-        wrong = page if "HX-Request" in headers else path.startswith("/models/") and not page
+        wrong = page if "HX-Request" in target.headers else path.startswith("/models/") and not page
         if status != 200 or wrong:
             print(
-                f"{label}: {path} answered {status}, not the expected page:\n{body[:400]}",
+                f"{target.label}: {path} answered {status}, not the expected page:\n{body[:400]}",
                 file=sys.stderr,
             )
             return 1
@@ -207,14 +271,24 @@ def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> i
         f"granian (WSGI): {args.workers} workers x {args.threads} threads; wrk: 1 thread, "
         f"{args.connections} connections, {args.duration}s per target after {args.warmup}s warm-up"
     )
+    print(f"load average before the run: {load_average()}")
     results: list[Result] = []
-    for label, path, headers, _ in TARGETS:
-        wrk(base + path, headers, args.warmup, args.connections, script)
-        data = wrk(base + path, headers, args.duration, args.connections, script)
+    cold_script = tmp / "cold.lua"
+    for target in TARGETS:
+        warm_args: tuple[str, ...] = ()
+        run_args: tuple[str, ...] = ()
+        if target.cold:
+            url, used = base + target.cold, cold_script
+            warm_args = (target.cold, str(target.first_context))
+            run_args = (target.cold, str(target.first_context + WARMUP_OFFSET))
+        else:
+            url, used = base + target.path, script
+        wrk(url, target.headers, args.warmup, args.connections, used, warm_args)
+        data = wrk(url, target.headers, args.duration, args.connections, used, run_args)
         errors = {k: data[k] for k in ("connect", "read", "write", "status", "timeout") if data[k]}
         results.append(
             Result(
-                label=label,
+                label=target.label,
                 rps=data["requests"] / (data["duration_us"] / 1e6),
                 p50_ms=data["p50_us"] / 1000,
                 p99_ms=data["p99_us"] / 1000,
@@ -225,28 +299,53 @@ def run(base: str, server: subprocess.Popen, script: Path, args, tmp: Path) -> i
     floor = results[0].rps
     width = max(len(r.label) for r in results)
     print(f"\n{'target':<{width}}  {'req/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  {'ratio':>6}  aim")
-    for result, (_, _, _, aim) in zip(results, TARGETS, strict=True):
+    for result, target in zip(results, TARGETS, strict=True):
         ratio = result.rps / floor
-        note = "" if aim is None else f">= {aim:.0%} {'ok' if ratio >= aim else 'below aim'}"
+        aim = target.aim
+        note = "" if aim is None else f">= {aim:.2f} {'ok' if ratio >= aim else 'below aim'}"
         if result.errors:
             note += f"  ERRORS {result.errors}"
         print(
             f"{result.label:<{width}}  {result.rps:>8.0f}  {result.p50_ms:>7.1f}  "
-            f"{result.p99_ms:>7.1f}  {ratio:>6.0%}  {note}"
+            f"{result.p99_ms:>7.1f}  {ratio:>6.2f}  {note}"
         )
     failed = sum(r.failed for r in results)
     print(f"\nfailed requests: {failed}")
+    print(f"load average after the run: {load_average()}")
+    print_sizes(base)
     log_text = (tmp / "server.log").read_text()
     if "Traceback" in log_text or "ERROR" in log_text:
         print("the server logged errors:\n" + log_text[-4000:], file=sys.stderr)
         failed += 1
 
     print()
+    pages = subprocess.run([str(BIN / "python"), str(ROOT / "bench" / "cold_pages.py")],
+                           cwd=ROOT, env=env)  # fmt: skip
+    print()
     engine = subprocess.run([str(BIN / "python"), str(ROOT / "bench" / "engine.py")], cwd=ROOT)
     if failed:
         print("FAILED: some requests failed", file=sys.stderr)
         return 1
-    return 1 if engine.returncode else 0  # engine aims are reported, not enforced
+    return 1 if engine.returncode or pages.returncode else 0  # aims reported, not enforced
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def print_sizes(base: str) -> None:
+    """The R1 results partial and page as sent: raw, and gzipped (what browsers get)."""
+    for label, headers in (("results partial (htmx)", HTMX), ("model page", GZIP)):
+        raw = fetch_bytes(
+            base + MODEL_PAGE, {k: v for k, v in headers.items() if k != "Accept-Encoding"}
+        )
+        zipped = fetch_bytes(base + MODEL_PAGE, headers)
+        print(f"{label}: {len(raw) / 1000:.1f} KB raw, {len(zipped) / 1000:.1f} KB gzipped")
+
+
+def fetch_bytes(url: str, headers: dict[str, str]) -> bytes:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+        return r.read()
 
 
 if __name__ == "__main__":

@@ -190,8 +190,12 @@ def architecture_of(model: LlmModel) -> Architecture:
     return arch
 
 
-def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:
+def engine_profile(
+    row: HardwareProfile, extras: dict[str, dict[str, Any]] | None = None
+) -> hw.HardwareProfile:
+    """``extras``: ``_profile_extras()``, when the caller converts many rows at once."""
     eff = row.efficiency_class
+    extra = (_profile_extras() if extras is None else extras).get(row.slug, {})
     return hw.HardwareProfile(
         slug=row.slug,
         name=row.name,
@@ -211,14 +215,10 @@ def engine_profile(row: HardwareProfile) -> hw.HardwareProfile:
         dimm_type=row.dimm_type or None,
         dimm_slots=row.dimm_slots,
         source=row.source,
-        link_gbps=_profile_extras().get(row.slug, {}).get("link_gbps"),
-        prefill_efficiency=_prefill_etas().get(
-            _profile_extras().get(row.slug, {}).get("prefill_class") or eff.key
-        ),
-        prefill_tflops=_profile_extras().get(row.slug, {}).get("prefill_tflops"),
-        moe_prefill_us=_moe_prefill_us(
-            _profile_extras().get(row.slug, {}).get("backend") or _class_backend(eff.key)
-        ),
+        link_gbps=extra.get("link_gbps"),
+        prefill_efficiency=_prefill_etas().get(extra.get("prefill_class") or eff.key),
+        prefill_tflops=extra.get("prefill_tflops"),
+        moe_prefill_us=_moe_prefill_us(extra.get("backend") or _class_backend(eff.key)),
     )
 
 
@@ -285,7 +285,8 @@ KIND_CLASS = {"gpu": "cuda", "apple": "metal", "apu": "apu", "cpu": "cpu_ddr"}
 def hardware_set() -> HardwareSet:
     rows = list(HardwareProfile.objects.listed())
     classes = {c.key: c for c in EfficiencyClass.objects.all()}
-    profiles = tuple(engine_profile(r) for r in rows)
+    extras = _profile_extras()
+    profiles = tuple(engine_profile(r, extras) for r in rows)
     host = next((p for p in profiles if p.slug == DEFAULT_HOST_SLUG), None) or next(
         (p for p in profiles if p.kind == "cpu"), None
     )

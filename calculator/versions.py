@@ -44,6 +44,17 @@ def current(*names: str) -> tuple[str, ...]:
     return tuple(versions)
 
 
+def current_for(request: Any, *names: str) -> tuple[str, ...]:
+    """:func:`current`, asked of the cache once per request (the response cache's key
+    and a page's defaults both need the versions: one round trip, not two). Kept on the
+    request object, so nothing outlives the request."""
+    known: dict[str, str] = request.__dict__.setdefault("_data_versions", {})
+    missing = [name for name in names if name not in known]
+    if missing:
+        known.update(zip(missing, current(*missing), strict=True))
+    return tuple(known[name] for name in names)
+
+
 def bump(name: str) -> None:
     """A new version of ``name``: every cache entry keyed on the old one is unreachable."""
     if name not in NAMES:

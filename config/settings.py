@@ -47,6 +47,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Every response a client accepts gzip for (HTML, JSON) is compressed, cold renders
+    # too; a response-cache hit arrives already gzipped and is passed through.
+    "django.middleware.gzip.GZipMiddleware",
     # API errors always JSON; control characters in a path or query refused (front/middleware.py)
     "front.middleware.ApiErrorsAsJson",
     "front.middleware.RejectControlCharacters",

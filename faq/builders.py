@@ -12,7 +12,6 @@ follow.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -620,34 +619,14 @@ def build_model_faq(
     return tuple(build(c) for build in BUILDERS)
 
 
-# --- cached per model version, with editors' overrides applied ----------------------
-
-_CACHE: dict[tuple[Any, ...], tuple[QA, ...]] = {}
-_CACHE_LIMIT = 512
-_LOCK = threading.Lock()
-
-
-def _hardware_key(hardware: services.HardwareSet) -> tuple[Any, ...]:
-    return (hardware.profiles, hardware.host, hardware.moe_penalty)
+# --- a model's generated answers ---------------------------------------------------
 
 
 def generated_faq(model: LlmModel, hardware: services.HardwareSet | None = None) -> tuple[QA, ...]:
-    """The engine's answers for ``model``, cached per model row version and hardware set."""
+    """The engine's answers for ``model`` (the pages showing them are served from the
+    response cache; the engine memoises the figures they repeat)."""
     hardware = hardware or services.hardware_set()
-    key = (model.pk, model.slug, model.name, str(model.updated_at), _hardware_key(hardware))
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = build_model_faq(model, services.architecture_of(model), hardware)
-        with _LOCK:
-            if len(_CACHE) >= _CACHE_LIMIT:
-                _CACHE.clear()
-            _CACHE[key] = hit
-    return hit
-
-
-def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    return build_model_faq(model, services.architecture_of(model), hardware)
 
 
 # --- site-wide questions (text only: no model's figures) -----------------------------

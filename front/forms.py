@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
 from calculator import options, services
@@ -63,6 +67,69 @@ QUANT_HELP = [
     (group, [(name, PRESETS[name].description) for name, _ in items])
     for group, items in QUANT_CHOICES
 ]
+# The same, as the model page's "What the quantization levels mean" shows it: fixed
+# text, written once rather than as ~100 template nodes on every render.
+QUANT_HELP_HTML = mark_safe(  # noqa: S308  (every value escaped)
+    "".join(
+        f"<h3>{escape(group)}</h3><dl>"
+        + "".join(f"<dt>{escape(n)}</dt><dd>{escape(d)}</dd>" for n, d in items)
+        + "</dl>"
+        for group, items in QUANT_HELP
+    )
+)
+
+
+# --- widgets rendered in Python -----------------------------------------------------------
+# Django's widgets render through the form renderer's templates: a template per option of
+# a menu (a model page's quant menu has ~50). These write the same HTML as one string.
+
+
+def option_tags(choices: Sequence[tuple[Any, Any]], selected: Any = None) -> SafeString:
+    """``<option>`` tags for ``(value, label)`` pairs, ``selected`` marked."""
+    selected = "" if selected is None else str(selected)
+    return mark_safe(  # noqa: S308  (every value escaped)
+        "".join(
+            f'<option value="{escape(str(v))}"{" selected" if str(v) == selected else ""}>'
+            f"{escape(str(name))}</option>"
+            for v, name in choices
+        )
+    )
+
+
+class FastSelect(forms.Select):
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        for group, choices, _ in widget["optgroups"]:
+            if group:
+                parts.append(format_html('<optgroup label="{}">', group))
+            for option in choices:
+                chosen = " selected" if option["attrs"].get("selected") else ""
+                parts.append(
+                    f'<option value="{escape(str(option["value"]))}"{chosen}>'
+                    f"{escape(str(option['label']))}</option>"
+                )
+            if group:
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # noqa: S308  (every part escaped above)
+
+
+class FastInput(forms.TextInput):
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html(
+            '<input type="{}" name="{}"{}{}>',
+            widget["type"],
+            widget["name"],
+            shown,
+            flatatt(widget["attrs"]),
+        )
+
+
+class FastNumberInput(FastInput):
+    input_type = "number"
 
 
 # --- calculator options: widgets over the one parser ------------------------------------
@@ -92,6 +159,7 @@ class QuantField(OptionField, forms.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", FastSelect)
         super().__init__(choices=QUANT_CHOICES, **kwargs)
 
 
@@ -100,6 +168,7 @@ class ContextField(OptionField, forms.CharField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", FastInput)
         super().__init__(**kwargs)
         self.widget.attrs.update(
             {
@@ -116,6 +185,7 @@ class KvTypeField(OptionField, forms.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", FastSelect)
         super().__init__(choices=KV_CHOICES, **kwargs)
 
 
@@ -125,7 +195,7 @@ class ParallelField(OptionField, forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault(
-            "widget", forms.NumberInput(attrs={"min": 1, "max": MAX_PARALLEL, "size": 4})
+            "widget", FastNumberInput(attrs={"min": 1, "max": MAX_PARALLEL, "size": 4})
         )
         super().__init__(**kwargs)
 

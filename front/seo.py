@@ -29,7 +29,6 @@ from calculator.models import LlmModel
 from calculator.options import DEFAULTS
 from calculator.selectors import redirect_target
 from catalog.models import FRESHNESS
-from front import memo
 from front.images import CARD_BACKGROUND, CARD_HEIGHT, CARD_MARGIN, CARD_WIDTH, Card, CardLine
 
 SCHEMA = "https://schema.org"
@@ -111,7 +110,7 @@ def headline_from(model: LlmModel, est: Estimate) -> Headline:
 def headline(model: LlmModel, options: Options = DEFAULTS) -> Headline:
     """The model page's default estimate (memoised)."""
     hardware = services.hardware_set()
-    est = memo.estimate(services.architecture_of(model), options, hardware)
+    est = services.estimate_for(services.architecture_of(model), options, hardware)
     return headline_from(model, est)
 
 

@@ -5,7 +5,6 @@ from django.core.cache import cache
 
 from calculator import services
 from calculator.models import HardwareProfile, LlmModel
-from front import memo
 from front.api_limits import local_counter
 from tests import services as test_services
 
@@ -37,7 +36,6 @@ def site_data(_site_data_once, db):
     """
     if not (LlmModel.objects.exists() and HardwareProfile.objects.exists()):
         _load_catalog()
-    memo.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from calculator.engine import context as context_limits
 from calculator.engine import quant
@@ -134,7 +135,49 @@ def estimate(
     default: the first CPU profile given). ``weights``: a published file's own
     weights instead of the preset's prediction; ``model_file``: the published file the
     commands load (both: see :func:`footprint`).
+
+    Memoised for the preset's weights (``weights`` None): every argument is a frozen
+    value, and a model's FAQ asks the same few estimates on every page render.
     """
+    if weights is None:
+        return _estimate(
+            arch, options, tuple(hardware), host, moe_penalty, extra_gpu_ms, link_efficiency,
+            model_file,
+        )  # fmt: skip
+    return _estimate_now(
+        arch, options, hardware, host, moe_penalty, extra_gpu_ms, link_efficiency, weights,
+        model_file,
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _estimate(
+    arch: Architecture,
+    options: Options,
+    hardware: tuple[HardwareProfile, ...],
+    host: HardwareProfile | None,
+    moe_penalty: float,
+    extra_gpu_ms: float,
+    link_efficiency: float,
+    model_file: str,
+) -> Estimate:
+    return _estimate_now(
+        arch, options, hardware, host, moe_penalty, extra_gpu_ms, link_efficiency, None,
+        model_file,
+    )  # fmt: skip
+
+
+def _estimate_now(
+    arch: Architecture,
+    options: Options,
+    hardware: Sequence[HardwareProfile],
+    host: HardwareProfile | None,
+    moe_penalty: float,
+    extra_gpu_ms: float,
+    link_efficiency: float,
+    weights: quant.WeightsBreakdown | None,
+    model_file: str,
+) -> Estimate:
     weights, kv, fp = footprint(arch, options, weights, model_file=model_file)
     mem = memory(fp)
     if host is None:

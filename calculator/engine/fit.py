@@ -55,19 +55,24 @@ MXFP4_GROUP = "MXFP4"
 QUALITY_LOSS_BPW = 3.0  # under this many bits per weight the loss is visible
 
 
+@lru_cache(maxsize=8192)
 def total_bytes(arch: Architecture, options: Options) -> int:
-    """Everything the machine needs: weights, KV, compute buffer, margin and OS reserve."""
+    """Everything the machine needs: weights, KV, compute buffer, margin and OS reserve
+    (memoised: a pure function of a frozen architecture and frozen options)."""
     return memory(footprint(arch, options)[2]).total_bytes
 
 
-def ladder(arch: Architecture) -> list[str]:
-    """Quant presets ordered from largest (best quality) to smallest file."""
+@lru_cache(maxsize=1024)
+def ladder(arch: Architecture) -> tuple[str, ...]:
+    """Quant presets ordered from largest (best quality) to smallest file (memoised)."""
     names = [
         name
         for name, p in PRESETS.items()
         if p.group not in LADDER_EXCLUDED_GROUPS and name not in LADDER_EXCLUDED
     ]
-    return sorted(names, key=lambda name: weights_bytes(arch, name).total_bytes, reverse=True)
+    return tuple(
+        sorted(names, key=lambda name: weights_bytes(arch, name).total_bytes, reverse=True)
+    )
 
 
 def max_context(arch: Architecture, options: Options, budget_bytes: int) -> int | None:
@@ -151,7 +156,13 @@ def _pick_all(
     picks = []
     for name in candidates(arch, allow_float):
         fit, total, placement = judge(replace(options, quant=name))
-        picks.append(QuantPick(name, _bpw(arch, name), fit, total, placement))
+        pick = QuantPick(name, _bpw(arch, name), fit, total, placement)
+        picks.append(pick)
+        if pick.fit == FIT_CLASSES[0] and not pick.quality_loss and name not in LEGACY:
+            # Nothing later can be chosen over it (``_choose``): later candidates are
+            # smaller (fewer bits, so a lower key; a tie keeps the first), and it rules
+            # out every larger legacy quant. Stopping here gives the same pick.
+            break
     return _choose(arch, picks)
 
 
@@ -163,7 +174,19 @@ def best_quant_on(
     tuning: Tuning | None = None,
     allow_float: bool = False,
 ) -> QuantPick | None:
-    """The best quant for ``build`` by the rule above (offload counts as runnable)."""
+    """The best quant for ``build`` by the rule above (offload counts as runnable).
+    ``options.quant`` plays no part (every candidate is tried)."""
+    return _best_quant_on(arch, replace(options, quant=ANY_QUANT), build, tuning, allow_float)
+
+
+ANY_QUANT = "Q4_K_M"  # the quant the memo of best_quant_on keys on (any valid preset)
+
+
+@lru_cache(maxsize=8192)
+def _best_quant_on(
+    arch: Architecture, options: Options, build: Build, tuning: Tuning | None, allow_float: bool
+) -> QuantPick | None:
+    """Memoised: architectures, options, builds and tuning are frozen (hashable) values."""
 
     def judge(opts: Options) -> tuple[FitClass, int, Placement | None]:
         fp = footprint(arch, opts)[2]

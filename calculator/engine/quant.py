@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import ceil
 
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
@@ -1001,6 +1002,7 @@ def _is_fp8_linear(t: Tensor) -> bool:
     )
 
 
+@lru_cache(maxsize=1024)
 def native_weights_bytes(arch: Architecture) -> int:
     """Bytes of the released safetensors weights (``arch.native_dtype``).
 

@@ -1,7 +1,7 @@
 """What the pages show, arranged from the engine's results.
 
 Nothing here invents a figure: every byte count, speed and verdict comes from
-``calculator.engine`` (through ``calculator.services`` and ``front.memo``). Each module
+``calculator.engine`` (through ``calculator.services``). Each module
 arranges one page's results for its template:
 
 * ``labels``: plain words and links for engine values (fit status, context presets);

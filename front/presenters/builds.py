@@ -10,11 +10,11 @@ arranges them and puts words on them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from calculator import services
 from calculator.engine.build import Build
-from calculator.engine.estimate import BuildsEstimate, Options
+from calculator.engine.estimate import Options
 from calculator.engine.fit import QuantPick
 from calculator.engine.placement import Placement
 from calculator.engine.pools import FitClass
@@ -23,7 +23,6 @@ from calculator.engine.types import Architecture
 from calculator.engine.verdict import BuildVerdict, CostFn, build_verdict, installed_gb
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
-from front import memo
 from front.presenters.labels import label
 
 
@@ -98,15 +97,10 @@ def speed_table(
     chosen: Build | None = None,
     cost: CostFn = installed_gb,
 ) -> SpeedTable:
-    """The preset builds for one model and options (memoised per architecture), plus the
+    """The preset builds for one model and options, plus the
     visitor's ``chosen`` build; ``cost`` ranks the verdict's builds (the catalog's build
     prices when it has them; the memory a build installs by default)."""
-
-    def compute() -> BuildsEstimate:
-        return services.estimate_on_builds(arch, options, hardware, weights=weights)
-
-    builds = memo.memo(arch, ("preset-builds", options, weights, memo.hardware_key(hardware)),
-                       compute)  # fmt: skip
+    builds = services.estimate_on_builds(arch, options, hardware, weights=weights)
     rows = _rows(builds.placements, chosen)
     verdict = build_verdict(builds.placements, builds.estimate.recommended_ram_gb, cost=cost)
     mine = None
@@ -143,11 +137,9 @@ class ModelOnBuild:
 def best_on_build(
     arch: Architecture, options: Options, build: Build, hardware: services.HardwareSet
 ) -> QuantPick | None:
-    """THE best quant of ``arch`` on ``build`` (``fit.best_quant_on``), memoised."""
-    key = ("best-on-build", build.slug, replace(options, quant="*"), memo.hardware_key(hardware))
-    if not build.slug:
-        return services.best_quant_for(arch, options, build, hardware)
-    return memo.memo(arch, key, lambda: services.best_quant_for(arch, options, build, hardware))
+    """THE best quant of ``arch`` on ``build`` (``fit.best_quant_on``, memoised by the
+    engine)."""
+    return services.best_quant_for(arch, options, build, hardware)
 
 
 def models_on_build(

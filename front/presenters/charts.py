@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from calculator.engine import context as context_limits
 from calculator.engine import hardware as hw
 from calculator.engine.estimate import Estimate, Options, footprint, memory
+from calculator.engine.fit import total_bytes
 from calculator.engine.hardware import GB, machine_budget_bytes, recommended_ram_gb
 from calculator.engine.quant import WeightsBreakdown
 from calculator.engine.types import Architecture
 from calculator.formatting import context_label
-from front import memo
 from front.presenters.labels import context_presets
 
 
@@ -98,7 +98,7 @@ MANY_POINTS = 8  # more context presets than this: phones label every other one
 
 def _total(arch: Architecture, options: Options, weights: WeightsBreakdown | None) -> int:
     if weights is None:
-        return memo.total(arch, options)
+        return total_bytes(arch, options)
     return memory(footprint(arch, options, weights)[2]).total_bytes
 
 
@@ -106,49 +106,45 @@ def memory_chart(
     arch: Architecture, options: Options, weights: WeightsBreakdown | None = None
 ) -> MemoryChart:
     """Total memory against context at the chosen quant (``weights``: a published
-    file's own): SVG geometry, memoised."""
+    file's own): SVG geometry."""
+    contexts = context_presets(context_limits.limits(arch).extended)
+    if options.context not in contexts:
+        contexts = sorted({*contexts, options.context})
+    totals = [_total(arch, replace(options, context=c), weights) for c in contexts]
+    # Leave room for the machine size the largest total needs, so its line shows.
+    top = recommended_ram_gb(max(totals))
+    y_max = max(max(totals), machine_budget_bytes(top) if top else 0) * 1.08 or 1
+    plot_w = CHART_W - CHART_LEFT - CHART_RIGHT
+    plot_h = CHART_H - CHART_BOTTOM - CHART_TOP
+    n = len(contexts)
 
-    def build() -> MemoryChart:
-        contexts = context_presets(context_limits.limits(arch).extended)
-        if options.context not in contexts:
-            contexts = sorted({*contexts, options.context})
-        totals = [_total(arch, replace(options, context=c), weights) for c in contexts]
-        # Leave room for the machine size the largest total needs, so its line shows.
-        top = recommended_ram_gb(max(totals))
-        y_max = max(max(totals), machine_budget_bytes(top) if top else 0) * 1.08 or 1
-        plot_w = CHART_W - CHART_LEFT - CHART_RIGHT
-        plot_h = CHART_H - CHART_BOTTOM - CHART_TOP
-        n = len(contexts)
+    def x_at(i: int) -> float:
+        return CHART_LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
 
-        def x_at(i: int) -> float:
-            return CHART_LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+    def y_at(size: float) -> float:
+        return CHART_TOP + plot_h * (1 - size / y_max)
 
-        def y_at(size: float) -> float:
-            return CHART_TOP + plot_h * (1 - size / y_max)
-
-        points = tuple(
-            ChartPoint(
-                c, context_label(c), t, round(x_at(i), 1), round(y_at(t), 1),
-                minor=n > MANY_POINTS and i < n - 1 and (i % 2 == 1 or i == n - 2),
-            )
-            for i, (c, t) in enumerate(zip(contexts, totals, strict=True))
-        )  # fmt: skip
-        step = _nice_step(y_max / GB / 4)
-        ticks = tuple(
-            ChartLine(f"{v:g} GB", round(y_at(v * GB), 1)) for v in _frange(0, y_max / GB, step)
+    points = tuple(
+        ChartPoint(
+            c, context_label(c), t, round(x_at(i), 1), round(y_at(t), 1),
+            minor=n > MANY_POINTS and i < n - 1 and (i % 2 == 1 or i == n - 2),
         )
-        lines = tuple(
-            ChartLine(f"fits {gb} GB", round(y_at(machine_budget_bytes(gb)), 1))
-            for gb in hw.SOLD_SIZES_GB
-            if max(totals) * 0.15 <= machine_budget_bytes(gb) <= y_max
-        )[-3:]
-        marker = next((p for p in points if p.context == options.context), None)
-        return MemoryChart(
-            CHART_W, CHART_H, CHART_LEFT, CHART_W - CHART_RIGHT, CHART_H - CHART_BOTTOM, points,
-            " ".join(f"{p.x},{p.y}" for p in points), ticks, lines, marker,
-        )  # fmt: skip
-
-    return memo.memo(arch, ("chart", options, weights), build)
+        for i, (c, t) in enumerate(zip(contexts, totals, strict=True))
+    )  # fmt: skip
+    step = _nice_step(y_max / GB / 4)
+    ticks = tuple(
+        ChartLine(f"{v:g} GB", round(y_at(v * GB), 1)) for v in _frange(0, y_max / GB, step)
+    )
+    lines = tuple(
+        ChartLine(f"fits {gb} GB", round(y_at(machine_budget_bytes(gb)), 1))
+        for gb in hw.SOLD_SIZES_GB
+        if max(totals) * 0.15 <= machine_budget_bytes(gb) <= y_max
+    )[-3:]
+    marker = next((p for p in points if p.context == options.context), None)
+    return MemoryChart(
+        CHART_W, CHART_H, CHART_LEFT, CHART_W - CHART_RIGHT, CHART_H - CHART_BOTTOM, points,
+        " ".join(f"{p.x},{p.y}" for p in points), ticks, lines, marker,
+    )  # fmt: skip
 
 
 def _nice_step(raw: float) -> float:

@@ -8,8 +8,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from calculator import services
 from calculator.engine.build import Build
+from calculator.engine.estimate import Options
 from calculator.engine.placement import Placement
+from calculator.engine.quant import WeightsBreakdown
+from calculator.engine.types import Architecture
 from calculator.engine.verdict import CostFn
 from catalog.selectors import BuildCost, PriceBook
 
@@ -86,3 +90,15 @@ def cost_answer(placements: Sequence[Placement], book: PriceBook | None = None) 
     if rows:
         return CostAnswer(COST_BAR_TOKENS_PER_S, rows, True)
     return CostAnswer(COST_BAR_TOKENS_PER_S, cheapest_at(placements, 0.0, book), False)
+
+
+def model_costs(
+    arch: Architecture,
+    options: Options,
+    hardware: services.HardwareSet,
+    *,
+    weights: WeightsBreakdown | None = None,
+) -> CostAnswer:
+    """The cost answer for a model on the preset builds (what the speed table places)."""
+    placed = services.estimate_on_builds(arch, options, hardware, weights=weights)
+    return cost_answer([p for p in placed.placements if p.runs])

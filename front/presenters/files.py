@@ -30,7 +30,6 @@ from calculator.options import DEFAULTS, Problem
 from catalog import gguf_selectors
 from catalog.gguf_selectors import PublishedWeights
 from catalog.models import GgufFile
-from front import memo
 from front.presenters.labels import page_query
 
 # ── Defaults per model ──────────────────────────────────────────────────────────
@@ -50,8 +49,8 @@ def model_defaults(model: LlmModel) -> Options:
     return replace(DEFAULTS, quant=model.default_quant or DEFAULTS.quant)
 
 
-def _default_quants() -> dict[str, str]:
-    version = versions.current(versions.MODELS)
+def _default_quants(request: HttpRequest) -> dict[str, str]:
+    version = versions.current_for(request, versions.MODELS)
     with _LOCK:
         if _DEFAULT_QUANTS["version"] == version:
             return _DEFAULT_QUANTS["map"]
@@ -68,17 +67,17 @@ def _default_quants() -> dict[str, str]:
 _UNKNOWN_DEFAULTS = replace(DEFAULTS, quant="")
 
 
-def _defaults_for(key: str) -> Options:
-    quant = _default_quants().get(key.strip().lower()) if key else None
+def _defaults_for(request: HttpRequest, key: str) -> Options:
+    quant = _default_quants(request).get(key.strip().lower()) if key else None
     return replace(DEFAULTS, quant=quant) if quant else _UNKNOWN_DEFAULTS
 
 
 def defaults_for_page(request: HttpRequest, kwargs: dict[str, Any]) -> Options:
-    return _defaults_for(str(kwargs.get("slug", "")))
+    return _defaults_for(request, str(kwargs.get("slug", "")))
 
 
 def defaults_for_api(request: HttpRequest, kwargs: dict[str, Any]) -> Options:
-    return _defaults_for(request.GET.get("model", "")[:200])
+    return _defaults_for(request, request.GET.get("model", "")[:200])
 
 
 # ── The quant asked for, met with the model's files ─────────────────────────────
@@ -169,40 +168,34 @@ def files_table(
     if not files:
         return ()
     defaults = model_defaults(model)
-    key = tuple((f.pk, f.total_bytes, f.header_read_at, f.label) for f in files)
-
-    def build() -> tuple[FileRow, ...]:
-        n_builds = len(services.preset_builds(hardware))
-        selectable = gguf_selectors.published_labels(model, files)
-        rows = []
-        for gguf in files:
-            standard = is_standard(gguf.label)
-            predicted = difference = None
-            runs: tuple[RunsOn, ...] = ()
-            chosen = replace(options, quant=gguf.label)
-            if gguf.total_bytes:
-                published = gguf_selectors.file_weights(arch, gguf)
-                runs = _runs_on(arch, chosen, hardware, published.weights)
-                if standard and gguf.standard_mix:
-                    predicted = weights_bytes(arch, gguf.label).total_bytes
-                    difference = (predicted - gguf.total_bytes) / gguf.total_bytes
-            rows.append(
-                FileRow(
-                    file=gguf,
-                    label=gguf.label,
-                    url=gguf.url,
-                    size_bytes=gguf.total_bytes,
-                    exact=gguf.is_exact,
-                    parts=gguf.part_count,
-                    predicted_bytes=predicted,
-                    difference=difference,
-                    runs_on=runs,
-                    builds=n_builds,
-                    query=page_query(chosen, defaults),
-                    selectable=standard or gguf.label in selectable,
-                )
+    n_builds = len(services.preset_builds(hardware))
+    selectable = gguf_selectors.published_labels(model, files)
+    rows = []
+    for gguf in files:
+        standard = is_standard(gguf.label)
+        predicted = difference = None
+        runs: tuple[RunsOn, ...] = ()
+        chosen = replace(options, quant=gguf.label)
+        if gguf.total_bytes:
+            published = gguf_selectors.file_weights(arch, gguf)
+            runs = _runs_on(arch, chosen, hardware, published.weights)
+            if standard and gguf.standard_mix:
+                predicted = weights_bytes(arch, gguf.label).total_bytes
+                difference = (predicted - gguf.total_bytes) / gguf.total_bytes
+        rows.append(
+            FileRow(
+                file=gguf,
+                label=gguf.label,
+                url=gguf.url,
+                size_bytes=gguf.total_bytes,
+                exact=gguf.is_exact,
+                parts=gguf.part_count,
+                predicted_bytes=predicted,
+                difference=difference,
+                runs_on=runs,
+                builds=n_builds,
+                query=page_query(chosen, defaults),
+                selectable=standard or gguf.label in selectable,
             )
-        return tuple(rows)
-
-    opts = replace(options, quant="*")
-    return memo.memo(arch, ("files", opts, key, memo.hardware_key(hardware)), build)
+        )
+    return tuple(rows)

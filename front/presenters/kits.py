@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from calculator import selectors as calculator_selectors
 from calculator import services
 from calculator.engine.build import Build, make_build, platform_host
-from calculator.engine.estimate import Options
+from calculator.engine.estimate import Estimate, Options
 from calculator.engine.footprint import Footprint
 from calculator.engine.kits import KitFit
 from calculator.engine.placement import Placement, place
@@ -23,7 +23,6 @@ from calculator.options import DEFAULTS
 from catalog.models import MemoryKit
 from catalog.selectors import KitPick, PlatformPicks, kit_fits
 from catalog.selectors import kit_picks as select_picks
-from front.presenters.model_page import Calculation
 
 
 def kit_build(fit: KitFit, hardware: services.HardwareSet) -> Build:
@@ -62,10 +61,10 @@ class PlatformRows:
     rows: tuple[KitRow, ...]
 
 
-def kit_picks(calc: Calculation, hardware: services.HardwareSet) -> tuple[PlatformRows, ...]:
+def kit_picks(estimate: Estimate, hardware: services.HardwareSet) -> tuple[PlatformRows, ...]:
     """The "memory allocation sizer": per platform that has one, the cheapest kits that
     fit it and hold the recommended RAM, each placed as a build."""
-    required = calc.estimate.recommended_ram_gb
+    required = estimate.recommended_ram_gb
     if required is None or services.KIND_CLASS["cpu"] not in hardware.efficiency:
         return ()
     groups = []
@@ -73,7 +72,7 @@ def kit_picks(calc: Calculation, hardware: services.HardwareSet) -> tuple[Platfo
         if not platform.picks:
             continue
         rows = tuple(
-            KitRow(pick, place_kit(pick.fit, calc.estimate.footprint, calc.options, hardware))
+            KitRow(pick, place_kit(pick.fit, estimate.footprint, estimate.options, hardware))
             for pick in platform.picks
         )
         groups.append(PlatformRows(platform, rows))

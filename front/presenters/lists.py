@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from calculator import services
 from calculator.engine import hardware as hw
 from calculator.engine.estimate import Options
+from calculator.engine.fit import total_bytes
 from calculator.engine.hardware import recommended_ram_gb
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
 from calculator.models import LlmModel
-from front import memo
 from front.presenters.labels import fit_status, mode_label
 
 
@@ -28,7 +28,7 @@ def summaries(models: Iterable[LlmModel], options: Options) -> list[ModelSummary
     out = []
     for m in models:
         arch = services.architecture_of(m)
-        total = memo.total(arch, options)
+        total = total_bytes(arch, options)
         out.append(ModelSummary(m, arch, total, recommended_ram_gb(total)))
     return out
 
@@ -57,12 +57,8 @@ def runs_on_profile(
     rows = []
     for m in models:
         arch = services.architecture_of(m)
-        quant, speed = memo.memo(
-            arch,
-            ("on-profile", profile, options, memo.hardware_key(hardware)),
-            lambda arch=arch: _best_on_profile(arch, profile, hardware, options),
-        )
-        total = memo.total(arch, replace(options, quant=quant)) if quant else None
+        quant, speed = _best_on_profile(arch, profile, hardware, options)
+        total = total_bytes(arch, replace(options, quant=quant)) if quant else None
         status = fit_status(speed) if speed else "nofit"
         rows.append(RunRow(m, arch, quant, total, speed, status))
     return _sorted_runs(rows)
@@ -80,7 +76,7 @@ def _best_on_profile(
                                    hardware)  # fmt: skip
     if pick is None:
         return None, None
-    speed = memo.estimate(arch, replace(options, quant=pick.quant), hardware, (profile,))
+    speed = services.estimate_for(arch, replace(options, quant=pick.quant), hardware, (profile,))
     return pick.quant, speed.speeds[0]
 
 
@@ -95,12 +91,8 @@ def runs_in_budget(
     rows = []
     for m in models:
         arch = services.architecture_of(m)
-        quant, speed = memo.memo(
-            arch,
-            ("on-profile", machine, options, memo.hardware_key(hardware)),
-            lambda arch=arch: _best_on_profile(arch, machine, hardware, options),
-        )
-        total = memo.total(arch, replace(options, quant=quant)) if quant else None
+        quant, speed = _best_on_profile(arch, machine, hardware, options)
+        total = total_bytes(arch, replace(options, quant=quant)) if quant else None
         status = fit_status(speed) if speed else "nofit"
         rows.append(RunRow(m, arch, quant, total, speed, status))
     return _sorted_runs(rows)

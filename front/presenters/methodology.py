@@ -23,7 +23,6 @@ from calculator.engine import platform as platform_rules
 from calculator.engine.prefill import PP_TOKENS
 from calculator.engine.speed import LLAMA_CPP
 from calculator.models import LlmModel
-from front import memo
 
 FITTED, HELD_OUT = validation.USE_LABELS["fit"], validation.USE_LABELS["check"]
 REPORTED = "reported only"  # speed rows in no split (e.g. ik_llama.cpp CPU-only runs)
@@ -302,17 +301,11 @@ class ValidationReport:
 def validation_report(
     models: Iterable[LlmModel], hardware: services.HardwareSet
 ) -> ValidationReport:
-    """Predicted versus published for the reference set, computed once per process
-    (and again whenever a model or hardware row changes)."""
-    models = list(models)
-
-    def build() -> ValidationReport:
-        archs = {m.slug: services.architecture_of(m) for m in models}
-        profiles = {p.slug: p for p in hardware.profiles}
-        rows = validation.all_rows(archs, profiles, moe_penalty=hardware.moe_penalty)
-        sections = tuple(s for f in FIGURES if (s := _section(f, rows)) is not None)
-        return ValidationReport(tuple(rows), tuple(validation.summarize(rows)), sections,
-                                engine_numbers(hardware))  # fmt: skip
-
-    key = (tuple((m.slug, str(m.updated_at)) for m in models), memo.hardware_key(hardware))
-    return memo.latest("validation", key, build)
+    """Predicted versus published for the reference set (the page is served from the
+    response cache; the engine memoises the per-model work)."""
+    archs = {m.slug: services.architecture_of(m) for m in models}
+    profiles = {p.slug: p for p in hardware.profiles}
+    rows = validation.all_rows(archs, profiles, moe_penalty=hardware.moe_penalty)
+    sections = tuple(s for f in FIGURES if (s := _section(f, rows)) is not None)
+    return ValidationReport(tuple(rows), tuple(validation.summarize(rows)), sections,
+                            engine_numbers(hardware))  # fmt: skip

@@ -1,24 +1,26 @@
 """A model page's results region: the answer, the speed rows, the chart and the quant
-ladder, for one model and one set of options (memoised per architecture)."""
+ladder, for one model and one set of options (the engine memoises what repeats)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
 
 from calculator import services
 from calculator.engine import context as context_limits
 from calculator.engine.build import Build
 from calculator.engine.estimate import Estimate, Options, speed_command
+from calculator.engine.fit import ladder, total_bytes
 from calculator.engine.hardware import machine_budget_bytes, recommended_ram_gb
 from calculator.engine.quant import PRESETS, WeightsBreakdown, weights_bytes
 from calculator.engine.speed import SpeedEstimate
 from calculator.engine.types import Architecture
 from calculator.engine.verdict import BuildVerdict, CostFn, installed_gb
-from calculator.formatting import context_label
+from calculator.formatting import context_label, gb
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
-from front import memo
 from front.presenters.builds import SpeedTable, speed_table
 from front.presenters.charts import MemoryChart, Segment, breakdown_segments, memory_chart
 from front.presenters.labels import context_presets, fit_status, mode_label, page_query
@@ -47,6 +49,37 @@ class LadderRow:
     best_for: tuple[bool, ...]  # the best quant that fits that machine
     current: bool
     query: str  # the page's query string with this quant
+
+    @property
+    def html(self) -> SafeString:
+        """The row as the ladder table shows it, written here in one pass: 33 rows of 11
+        cells are the largest part of a model page, too many for template nodes. The
+        link keeps the page's path (a relative ``?…`` URL, ``.`` for the page itself);
+        ``hx-target``, ``hx-swap`` and ``hx-push-url`` are inherited from the table body."""
+        quant, url = escape(self.quant), escape(self.query or ".")
+        marks = "".join(
+            _LADDER_MARK[(best, fits)] for fits, best in zip(self.fits, self.best_for, strict=True)
+        )
+        ram = f"{self.recommended_ram_gb} GB" if self.recommended_ram_gb else "&gt; 2 TB"
+        return mark_safe(  # noqa: S308  (every value escaped or a number)
+            f'<tr{_CURRENT if self.current else ""}><th scope="row"><a id="ladder-{quant}" '
+            f'href="{url}" hx-get="{url}">{quant}</a></th>'
+            f'<td class="num">{self.bits_per_weight:.2f}</td>'
+            f'<td class="num">{gb(self.file_bytes)}</td><td class="num">{gb(self.total_bytes)}</td>'
+            f'<td class="num">{ram}</td>{marks}</tr>'
+        )
+
+
+# (best for that machine, fits it) → the ladder cell: ★ best, ✓ fits, · does not fit.
+_LADDER_MARK = {
+    (True, True): mark_safe('<td class="num fits">★</td>'),
+    (True, False): mark_safe('<td class="num nofit">★</td>'),
+    (False, True): mark_safe('<td class="num fits">✓</td>'),
+    (False, False): mark_safe(
+        '<td class="num nofit"><span aria-label="does not fit">·</span></td>'
+    ),
+}
+_CURRENT = mark_safe(' class="current" aria-current="true"')
 
 
 @dataclass(frozen=True)
@@ -99,42 +132,34 @@ def ladder_rows(
     defaults: Options = DEFAULTS,
     hardware: services.HardwareSet | None = None,
 ) -> tuple[LadderRow, ...]:
-    """Every ladder quant at the chosen context/KV/parallel (memoised; quant-independent;
-    ``defaults``: the model's own, for the links). ★ is the one best-quant rule
-    (``services.best_quant_for``) on a PC with that much RAM, as the FAQ states it."""
+    """Every ladder quant at the chosen context/KV/parallel (``defaults``: the model's
+    own, for the links). ★ is the one best-quant rule (``services.best_quant_for``) on a
+    PC with that much RAM, as the FAQ states it."""
     hardware = hardware or services.hardware_set()
-
-    def build() -> tuple[LadderRow, ...]:
-        budgets = [machine_budget_bytes(gb) for gb in LADDER_MACHINES_GB]
-        picks = [
-            services.best_quant_for(arch, options, services.ram_machine(gb, hardware), hardware)
-            for gb in LADDER_MACHINES_GB
-        ]
-        rows = []
-        for name in memo.quant_ladder(arch):
-            w = weights_bytes(arch, name)
-            total = memo.total(arch, replace(options, quant=name))
-            fits = tuple(total <= b for b in budgets)
-            best = tuple(p is not None and p.quant == name for p in picks)
-            rows.append(
-                LadderRow(
-                    quant=name,
-                    description=PRESETS[name].description,
-                    file_bytes=w.total_bytes,
-                    bits_per_weight=w.bits_per_weight,
-                    total_bytes=total,
-                    recommended_ram_gb=recommended_ram_gb(total),
-                    fits=fits,
-                    best_for=best,
-                    current=False,
-                    query=page_query(replace(options, quant=name), defaults),
-                )
+    budgets = [machine_budget_bytes(gb) for gb in LADDER_MACHINES_GB]
+    picks = [
+        services.best_quant_for(arch, options, services.ram_machine(gb, hardware), hardware)
+        for gb in LADDER_MACHINES_GB
+    ]
+    rows = []
+    for name in ladder(arch):
+        w = weights_bytes(arch, name)
+        total = total_bytes(arch, replace(options, quant=name))
+        rows.append(
+            LadderRow(
+                quant=name,
+                description=PRESETS[name].description,
+                file_bytes=w.total_bytes,
+                bits_per_weight=w.bits_per_weight,
+                total_bytes=total,
+                recommended_ram_gb=recommended_ram_gb(total),
+                fits=tuple(total <= b for b in budgets),
+                best_for=tuple(p is not None and p.quant == name for p in picks),
+                current=name == options.quant,
+                query=page_query(replace(options, quant=name), defaults),
             )
-        return tuple(rows)
-
-    key = replace(options, quant="*")
-    rows = memo.memo(arch, ("ladder-rows", key, defaults.quant, memo.hardware_key(hardware)), build)
-    return tuple(replace(r, current=r.quant == options.quant) for r in rows)
+        )
+    return tuple(rows)
 
 
 def calculation(
@@ -153,25 +178,14 @@ def calculation(
     arch = services.architecture_of(model)
     defaults = replace(DEFAULTS, quant=model.default_quant or DEFAULTS.quant)
 
-    def build() -> tuple[Any, ...]:
-        est = services.estimate_for(arch, options, hardware, weights=weights)
-        return (
-            est,
-            breakdown_segments(est),
-            speed_rows(est),
-            (*est.notes, *extra_notes),
-        )
-
-    est, segments, rows, notes = memo.memo(
-        arch, ("calculation", options, weights, extra_notes, memo.hardware_key(hardware)), build
-    )
+    est = services.estimate_for(arch, options, hardware, weights=weights)
     return Calculation(
         model=model,
         arch=arch,
         options=options,
         estimate=est,
-        segments=segments,
-        speed_rows=rows,
+        segments=breakdown_segments(est),
+        speed_rows=speed_rows(est),
         ladder=ladder_rows(arch, options, defaults, hardware),
         ladder_machines=LADDER_MACHINES_GB,
         chart=memory_chart(arch, options, weights),
@@ -179,6 +193,6 @@ def calculation(
             (n, page_query(replace(options, context=n), defaults))
             for n in context_presets(context_limits.limits(arch).extended)
         ),
-        notes=notes,
+        notes=(*est.notes, *extra_notes),
         builds=speed_table(arch, options, hardware, weights=weights, chosen=chosen, cost=cost),
     )

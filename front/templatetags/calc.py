@@ -10,6 +10,7 @@ from django import template
 
 from calculator import formatting
 from calculator.engine.estimate import Options
+from front.forms import option_tags
 from front.presenters.labels import label as enum_label
 from front.presenters.labels import options_state
 
@@ -55,3 +56,9 @@ def state(options: Options, fields: str = "") -> str:
     only some fields: ``{{ options|state:"context" }}``."""
     names = tuple(fields.split(",")) if fields else None
     return options_state(options, names) if names else options_state(options)
+
+
+@register.filter
+def options(choices: list[tuple[str, str]], selected: object = None) -> str:
+    """``<option>`` tags for ``(value, label)`` pairs, one string (no per-option nodes)."""
+    return option_tags(choices, selected)

@@ -15,7 +15,6 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
@@ -24,18 +23,19 @@ from calculator.engine.build import Build
 from calculator.engine.estimate import Options
 from calculator.engine.hardware import SOLD_SIZES_GB, machine_budget_bytes
 from calculator.engine.types import EngineError
+from calculator.formatting import context_label
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS, NAMES, BuildQuery, Problem
 from catalog.gguf_selectors import model_files
 from faq.selectors import model_faq
-from front import forms, memo, search, seo
+from front import forms, search, seo
 from front.caching import cached_page
 from front.htmx import HtmxHttpRequest, is_partial, render_region
 from front.http import safe_only
 from front.middleware import api_error_for, is_api
 from front.presenters.compare import compare as compare_models
 from front.presenters.compare import pick_models
-from front.presenters.costs import cost_answer
+from front.presenters.costs import cost_answer, model_costs
 from front.presenters.files import (
     choose_quant,
     defaults_for_page,
@@ -123,6 +123,18 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     files = model_files(model)  # one query: the quant menu, the choice and the table
     choice = choose_quant(model, arch, options, strict=False, files=files)
     options, problems = choice.options, [*problems, *choice.problems]
+    page = "calculator/model_detail.html"
+    lazy = is_partial(request)  # an htmx update: the files and kit picks load when seen
+    if lazy and request.htmx.target in LAZY_REGIONS:
+        region = {"model": model, "current": options.quant}
+        region["context_label"] = context_label(options.context)
+        if request.htmx.target == "kit-picks":
+            est = services.estimate_for(arch, options, hardware, weights=choice.weights)
+            region.update(kits=kit_picks(est, hardware), required_gb=est.recommended_ram_gb)
+            region["costs"] = model_costs(arch, options, hardware, weights=choice.weights)
+        else:
+            region["files"] = files_table(model, arch, options, hardware, files)
+        return render(request, f"{page}#{request.htmx.target}", region)
     picked, build_problems = forms.page_build(request.GET)
     chosen = _chosen_build(picked, hardware, build_problems)
     calc = calculation(model, options, hardware, choice.weights, choice.notes, chosen=chosen)
@@ -133,33 +145,20 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "form": forms.display_form(options, labels),
         "picker": forms.build_picker(picked, hardware),
         "problems": [*problems, *build_problems],
-        "quant_help": forms.QUANT_HELP,
-        "files": files_table(model, arch, options, hardware, files),
+        "quant_help": forms.QUANT_HELP_HTML,
+        "lazy": lazy,
+        "current": options.quant,
+        "context_label": calc.context_label,
+        "required_gb": calc.estimate.recommended_ram_gb,
     }
-    page = "calculator/model_detail.html"
-    # The calculator region depends only on these inputs; render it once per process.
-    context["calc_html"] = memo.region(
-        calc.arch,
-        (
-            "model-detail",
-            model.slug,
-            options,
-            memo.hardware_key(hardware),
-            tuple(problems),
-            choice.weights,
-            labels,
-            picked,
-            tuple(build_problems),
-        ),  # fmt: skip
-        lambda: render_to_string(f"{page}#calc", context, request),
-    )
-    # Kit picks carry live prices: selected on every render (two queries).
-    context["kits"] = kit_picks(calc, hardware)
-    context["costs"] = cost_answer([row.placement for row in calc.builds.running])
     head = seo.headline_from(model, calc.estimate)
     context["seo_title"] = seo.model_state_title(head)  # the tab follows the state
-    if is_partial(request):
+    if lazy:
         return _no_store_if(build_problems, render_region(request, page, context))
+    context["files"] = files_table(model, arch, options, hardware, files)
+    # Kit picks carry live prices: selected on every render (two queries).
+    context["kits"] = kit_picks(calc.estimate, hardware)
+    context["costs"] = cost_answer([row.placement for row in calc.builds.running])
     faq = model_faq(model, hardware)
     title, description = seo.model_title(head), seo.model_description(head)
     crumbs = [
@@ -180,6 +179,12 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         breadcrumbs_json_ld=seo.json_ld_script(seo.breadcrumb_list(crumbs)),
     )
     return _no_store_if(build_problems, render(request, page, context))
+
+
+# Regions of a model page an htmx update leaves out and loads when they are scrolled to
+# (same URL and options, ``HX-Target`` naming the region): a visitor's change renders
+# and sends only the answer, the speeds, the chart and the ladder.
+LAZY_REGIONS = ("gguf-files", "kit-picks")
 
 
 def _chosen_build(

@@ -2,18 +2,12 @@
 
 Thin views: ``faq.selectors`` gives the answers (composed by ``faq.builders`` from the
 engine, with editors' wording), ``front.seo`` words the metadata; these only pick the
-model, answer conditional GETs and render.
-Responses carry Cache-Control plus ETag/Last-Modified so a CDN can keep them.
+model and render. Each is served from the whole-response cache (``front.caching``,
+invalidated with the data it shows) and carries Cache-Control so a CDN can keep it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import datetime
-from typing import Any
-
-from django.db.models import Max
 from django.http import (
     Http404,
     HttpRequest,
@@ -23,19 +17,15 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import condition
 
 from calculator import selectors, services
-from calculator.models import HardwareProfile, LlmModel
-from faq.models import FaqEntry
+from calculator.models import LlmModel
 from faq.selectors import model_faq as select_model_faq
 from faq.selectors import site_faq
 from front import images, seo
 from front.caching import cached_page
 from front.http import safe_only
 
-# Bump when the FAQ templates change, so cached pages get a new ETag.
-TEMPLATE_VERSION = "1"
 CACHE_SECONDS = 600
 CDN_CACHE_SECONDS = 3600
 
@@ -57,42 +47,12 @@ def _moved(slug: str, url_name: str) -> str | None:
     return None
 
 
-def _latest(*stamps: datetime | None) -> datetime | None:
-    present = [s for s in stamps if s is not None]
-    return max(present) if present else None
-
-
-def _hardware_updated() -> datetime | None:
-    return HardwareProfile.objects.aggregate(m=Max("updated_at"))["m"]
-
-
-def _etag(*parts: Any) -> str:
-    payload = json.dumps([TEMPLATE_VERSION, *parts], default=str, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
 # --- /models/<slug>/faq/ ------------------------------------------------------------------
-
-
-def _model_faq_etag(request: HttpRequest, slug: str) -> str | None:
-    model = services.find_model(slug)
-    if model is None or model.slug != slug:
-        return None
-    faq = select_model_faq(model)
-    return _etag(model.slug, model.name, [(qa.question, qa.answer) for qa in faq])
-
-
-def _model_faq_last_modified(request: HttpRequest, slug: str) -> datetime | None:
-    model = services.find_model(slug)
-    if model is None or model.slug != slug:
-        return None
-    edits = FaqEntry.objects.filter(model=model).aggregate(m=Max("updated_at"))["m"]
-    return _latest(model.updated_at, edits, _hardware_updated())
 
 
 @safe_only
 @cache_control(public=True, max_age=CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
-@condition(etag_func=_model_faq_etag, last_modified_func=_model_faq_last_modified)
+@cached_page()
 def model_faq(request: HttpRequest, slug: str) -> HttpResponse:
     target = _moved(slug, "faq:model-faq")
     if target:
@@ -131,20 +91,9 @@ def model_faq(request: HttpRequest, slug: str) -> HttpResponse:
 # --- /faq/ --------------------------------------------------------------------------------
 
 
-def _index_etag(request: HttpRequest) -> str:
-    models = list(selectors.models().values_list("slug", "name"))
-    return _etag([(qa.question, qa.answer) for qa in site_faq()], models)
-
-
-def _index_last_modified(request: HttpRequest) -> datetime | None:
-    edits = FaqEntry.objects.filter(model__isnull=True).aggregate(m=Max("updated_at"))["m"]
-    models = LlmModel.objects.published().aggregate(m=Max("updated_at"))["m"]
-    return _latest(edits, models)
-
-
 @safe_only
 @cache_control(public=True, max_age=CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
-@condition(etag_func=_index_etag, last_modified_func=_index_last_modified)
+@cached_page()
 def index(request: HttpRequest) -> HttpResponse:
     faq = site_faq()
     url = seo.canonical_url(request)
@@ -171,23 +120,9 @@ def index(request: HttpRequest) -> HttpResponse:
 # --- /models/<slug>/og.svg ---------------------------------------------------------------
 
 
-def _og_etag(request: HttpRequest, slug: str) -> str | None:
-    model = services.find_model(slug)
-    if model is None or model.slug != slug:
-        return None
-    return _etag("og", seo.og_svg(seo.headline(model)))
-
-
-def _og_last_modified(request: HttpRequest, slug: str) -> datetime | None:
-    model = services.find_model(slug)
-    if model is None or model.slug != slug:
-        return None
-    return _latest(model.updated_at, _hardware_updated())
-
-
 @safe_only
 @cache_control(public=True, max_age=CDN_CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
-@condition(etag_func=_og_etag, last_modified_func=_og_last_modified)
+@cached_page()
 def model_og_image(request: HttpRequest, slug: str) -> HttpResponse:
     target = _moved(slug, "faq:model-og-image")
     if target:
@@ -196,14 +131,8 @@ def model_og_image(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(seo.og_svg(seo.headline(model)), content_type="image/svg+xml")
 
 
-def _og_png_etag(request: HttpRequest, slug: str) -> str | None:
-    svg_etag = _og_etag(request, slug)
-    return _etag("png", svg_etag) if svg_etag else None
-
-
 @safe_only
 @cache_control(public=True, max_age=CDN_CACHE_SECONDS, s_maxage=CDN_CACHE_SECONDS)
-@condition(etag_func=_og_png_etag, last_modified_func=_og_last_modified)
 @cached_page()  # drawn once per data version, then served from the shared cache
 def model_og_png(request: HttpRequest, slug: str) -> HttpResponse:
     """The same card as a PNG (``og:image``: most sites show no SVG previews)."""

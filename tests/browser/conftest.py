@@ -9,7 +9,6 @@ import pytest
 
 from calculator import services
 from catalog import seeding as catalog_seeding
-from front import memo
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
 # fixtures after it started are still synchronous and safe.
@@ -36,7 +35,6 @@ def browser():
 def live_data(transactional_db):
     services.models_load()
     services.hardware_load()
-    memo.clear()
 
 
 @pytest.fixture

@@ -87,3 +87,17 @@ def test_model_page_screenshot_is_saved(page, output_dir):
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(output_dir / "model-page-deepseek-r1-phone.png"), full_page=False)
     assert path.stat().st_size > 10_000
+
+
+def test_after_an_update_the_files_and_kit_picks_load_when_scrolled_to(page, live_catalog):
+    """An htmx update leaves the files table and the kit picks out of the response; each
+    loads, for the new state, once it scrolls into view."""
+    page.goto(R1)
+    page.select_option("#id_quant", "Q8_0")
+    page.wait_for_url("**quant=Q8_0**")
+    page.locator("#kit-picks").scroll_into_view_if_needed()
+    expect(page.locator("#kit-picks h2")).to_contain_text("kits for 768 GB")
+    expect(page.locator("#kit-picks table.kits").first).to_be_visible()
+    page.locator("#gguf-files").scroll_into_view_if_needed()
+    expect(page.locator("#gguf-files.lazy")).to_have_count(0)  # loaded (no files listed here)
+    expect(page.locator("#gguf-files")).to_have_count(1)

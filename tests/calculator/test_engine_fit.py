@@ -6,6 +6,9 @@ from calculator.engine.architecture import parse_config
 from calculator.engine.estimate import Options, estimate, footprint
 from calculator.engine.fit import (
     LEGACY,
+    QuantPick,
+    _bpw,
+    _choose,
     best_quant,
     best_quant_on,
     best_quant_pick,
@@ -21,7 +24,7 @@ from calculator.engine.pools import host_pool
 from calculator.engine.quant import weights_bytes
 from calculator.engine.verdict import build_verdict, verdict
 from tests.calculator.builders import deepseek_r1_config, llama3_8b_config
-from tests.calculator.engine_data import inventory, model, preset
+from tests.calculator.engine_data import inventory, model, preset, presets_data
 
 R1 = parse_config(deepseek_r1_config())
 LLAMA = parse_config(llama3_8b_config())
@@ -188,3 +191,29 @@ def test_r1_verdict_offers_no_gpu_that_only_runs_it_with_offload():
     v = build_verdict(_placements(R1, slugs), 512)
     kinds = {o.kind for o in v.options}
     assert kinds == {"CPU platform", "Mac"}
+
+
+def _best_by_full_scan(arch, options, build, tuning):
+    """The rule spelled out: every candidate placed, then ``_choose`` over all of them."""
+    picks = []
+    for name in candidates(arch):
+        opts = replace(options, quant=name)
+        fp = footprint(arch, opts)[2]
+        placement = place(build, fp, opts, tuning)
+        total = estimate(arch, opts).memory.total_bytes
+        picks.append(QuantPick(name, _bpw(arch, name), placement.fit, total, placement))
+    return _choose(arch, picks)
+
+
+@pytest.mark.parametrize("slug", ["deepseek-r1", "qwen3-14b", "llama-3.1-70b-instruct"])
+@pytest.mark.parametrize("context", [4096, 131072])
+def test_best_quant_on_stops_early_only_when_the_full_rule_agrees(slug, context):
+    """``best_quant_on`` stops at the first comfortable modern quant of 3+ bits; the
+    rule over every candidate picks the same on every preset build."""
+    arch, tuning = model(slug), inventory().tuning
+    options = Options(context=context)
+    for entry in presets_data():
+        build = preset(entry["slug"])
+        full = _best_by_full_scan(arch, options, build, tuning)
+        early = best_quant_on(arch, options, build, tuning=tuning)
+        assert (full and (full.quant, full.fit)) == (early and (early.quant, early.fit)), entry

@@ -1,8 +1,6 @@
 import pytest
 
 from calculator import services
-from faq import builders
-from front import memo
 
 
 @pytest.fixture
@@ -10,9 +8,6 @@ def catalog(db):
     """Every model and hardware profile from the reviewed data files."""
     services.models_load()
     services.hardware_load()
-    yield
-    builders.clear_cache()
-    memo.clear()
 
 
 @pytest.fixture

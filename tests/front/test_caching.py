@@ -5,6 +5,7 @@ import random
 
 import pytest
 from django.core.cache import cache
+from django.template import engines
 from django.urls import reverse
 
 from calculator import versions
@@ -75,6 +76,46 @@ def test_cached_page_is_served_gzipped_to_clients_that_accept_it(client):
     assert zipped["Content-Encoding"] == "gzip"
     assert gzip.decompress(zipped.content) == plain
     assert "Accept-Encoding" in zipped["Vary"]
+
+
+PUBLIC_HTML = [
+    "/",
+    "/models/",
+    R1 + "?context=12345",
+    "/hardware/",
+    "/hardware/rtx-4090/",
+    "/compare/?models=deepseek-r1,qwen3-32b",
+    "/methodology/",
+    "/builds/",
+    "/kits/",
+    "/faq/",
+    R1 + "faq/",
+]
+
+
+@pytest.mark.parametrize("path", PUBLIC_HTML)
+def test_every_html_page_is_gzipped_when_rendered_fresh_too(client, path):
+    cache.clear()  # a miss: rendered now, not the stored compressed copy
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200
+    assert zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content).lstrip().lower().startswith(b"<!doctype html>")
+
+
+def test_an_htmx_partial_is_gzipped_when_rendered_fresh(client):
+    headers = {"Accept-Encoding": "gzip", "HX-Request": "true", "HX-Target": "result"}
+    zipped = client.get(R1 + "?context=23456", headers=headers)
+    assert zipped["Content-Encoding"] == "gzip"
+    assert b"<html" not in gzip.decompress(zipped.content)
+
+
+def test_templates_are_compiled_once_per_process():
+    """A cold render must not re-read and re-parse its templates (Django's cached loader,
+    inside django-template-partials' loader: set ``loaders`` explicitly and it is gone)."""
+    (partials,) = engines["django"].engine.template_loaders
+    assert [type(inner).__module__ for inner in partials.loaders] == [
+        "django.template.loaders.cached"
+    ]
 
 
 # --- the canonical key ------------------------------------------------------------------

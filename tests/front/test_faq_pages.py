@@ -1,3 +1,4 @@
+import gzip
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -76,21 +77,20 @@ def test_uppercase_slug_redirects_to_the_canonical_faq(client, r1):
     assert response["Location"] == reverse("faq:model-faq", args=["deepseek-r1"])
 
 
-def test_model_faq_is_cacheable_and_answers_conditional_gets(client, r1, faq_url):
+def test_model_faq_is_cacheable_by_a_cdn_and_served_from_the_response_cache(client, r1, faq_url):
     response = client.get(faq_url)
     assert "public" in response["Cache-Control"]
     assert "max-age=" in response["Cache-Control"]
-    assert response.has_header("ETag") and response.has_header("Last-Modified")
-    again = client.get(faq_url, HTTP_IF_NONE_MATCH=response["ETag"])
-    assert again.status_code == 304
+    again = client.get(faq_url, HTTP_ACCEPT_ENCODING="gzip")
+    assert again["Content-Encoding"] == "gzip"  # the stored, compressed copy
+    assert gzip.decompress(again.content) == response.content
+    assert "max-age=" in again["Cache-Control"]
 
 
-def test_editing_an_answer_changes_the_etag(client, r1, faq_url):
-    before = client.get(faq_url)["ETag"]
+def test_editing_an_answer_shows_on_the_next_request(client, r1, faq_url):
+    assert "Is it open?" not in client.get(faq_url).content.decode()
     FaqEntry.objects.create(model=r1, question="Is it open?", answer="Yes, MIT licence.")
-    after = client.get(faq_url)
-    assert after["ETag"] != before
-    assert "Is it open?" in after.content.decode()
+    assert "Is it open?" in client.get(faq_url).content.decode()
 
 
 def test_editor_html_is_escaped(client, r1, faq_url):
@@ -137,7 +137,7 @@ def test_general_faq_page_renders_with_faqpage_json_ld(client, catalog):
     assert "What is quantization?" in html and "What is the KV cache?" in html
     assert_valid_faq_page(of_type(html, "FAQPage"), len(faq_selectors.site_faq()))
     assert reverse("faq:model-faq", args=["deepseek-r1"]) in html
-    assert "ETag" in response and "max-age=" in response["Cache-Control"]
+    assert "max-age=" in response["Cache-Control"]
 
 
 def test_general_faq_shows_site_wide_editor_questions(client, catalog):
@@ -156,7 +156,7 @@ def test_og_image_is_an_svg_with_the_headline_numbers(client, r1):
     text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     head = seo.headline(r1)
     assert f"{head.ram_gb} GB" in text and gb(head.weights_bytes) in text
-    assert response.has_header("ETag")
+    assert "max-age=" in response["Cache-Control"]
 
 
 def test_og_png_is_a_1200_by_630_image_drawn_on_the_server(client, r1):
@@ -166,11 +166,7 @@ def test_og_png_is_a_1200_by_630_image_drawn_on_the_server(client, r1):
     image = Image.open(io.BytesIO(response.content))
     assert image.format == "PNG" and image.size == (1200, 630)
     assert len(image.convert("L").getcolors(256) or ()) > 20  # text drawn, not a blank card
-    assert response.has_header("ETag")
-    again = client.get(
-        reverse("faq:model-og-png", args=[r1.slug]), HTTP_IF_NONE_MATCH=response["ETag"]
-    )
-    assert again.status_code == 304
+    assert "max-age=" in response["Cache-Control"]
 
 
 def test_og_png_and_svg_say_the_same_lines(r1):

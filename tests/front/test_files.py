@@ -18,7 +18,6 @@ from calculator.engine.types import UNSUPPORTED
 from catalog.gguf_selectors import file_weights
 from catalog.gguf_snapshot import SNAPSHOT_FILE, gguf_snapshot_load
 from catalog.models import GgufFile
-from faq.builders import clear_cache
 from front.presenters.files import files_table
 
 R1 = "/models/deepseek-r1/"
@@ -84,6 +83,14 @@ def test_the_model_page_lists_files_with_links_sizes_builds_and_predictions(clie
     assert "unsloth/DeepSeek-R1-GGUF/blob/e092ebe8fb2decbab7253c8d194eed78ac0838aa/" in html
     assert "(5 parts)" in html
     assert "?quant=UD-Q2_K_XL" in html
+
+
+def test_an_htmx_update_loads_the_files_table_as_its_own_region(client, files):
+    headers = {"HX-Request": "true", "HX-Target": "gguf-files"}
+    region = client.get(R1, {"context": "32k"}, headers=headers).content.decode()
+    assert region.startswith('<div id="gguf-files">') and "Files you can download" in region
+    assert 'href="/models/deepseek-r1/?quant=UD-Q2_K_XL&amp;context=32768"' in region
+    assert 'id="result"' not in region
 
 
 def test_a_files_builds_come_from_the_one_fit_rule(files):
@@ -200,9 +207,7 @@ def unsupported_r1(site_data, monkeypatch):
     monkeypatch.setattr(
         services, "architecture_of", lambda m: arch if m.slug == "deepseek-r1" else real(m)
     )
-    clear_cache()
     yield
-    clear_cache()
 
 
 def test_where_llama_cpp_cannot_run_it_the_api_page_and_faq_say_so(client, unsupported_r1):

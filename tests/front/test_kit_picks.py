@@ -23,15 +23,32 @@ def test_r1_page_shows_512_gb_kit_picks_labelled_sample_price(client, kits):
     assert "price as of" in html
 
 
+def htmx(client, target, **params):
+    return client.get(
+        reverse("calculator:model-detail", args=["deepseek-r1"]),
+        params,
+        headers={"HX-Request": "true", "HX-Target": target},
+    ).content.decode()
+
+
 def test_kit_picks_follow_the_quant_in_the_htmx_region(client, kits):
     html = r1_page(client, quant="Q8_0", context=32768).content.decode()
-    region = client.get(
-        reverse("calculator:model-detail", args=["deepseek-r1"]),
-        {"quant": "Q8_0", "context": 32768},
-        headers={"HX-Request": "true"},
-    ).content.decode()
-    assert "kits for 768 GB" in html
-    assert "kits for 768 GB" in region and "<html" not in region
+    assert "Memory allocation sizer: kits for 768 GB" in html
+    region = htmx(client, "kit-picks", quant="Q8_0", context=32768)
+    assert "Memory allocation sizer: kits for 768 GB" in region and "<html" not in region
+    assert region.startswith('<div id="kit-picks">') and "price as of" in region
+
+
+def test_an_htmx_update_loads_the_kits_and_files_only_when_they_are_seen(client, kits):
+    update = htmx(client, "result", quant="Q8_0", context=32768)
+    assert 'id="result"' in update and "calculated for Q8_0" in update
+    assert "price as of" not in update and "Files you can download" not in update
+    for region in ("kit-picks", "gguf-files"):
+        placeholder = update[update.index(f'<div id="{region}"') :].split(">", 1)[0]
+        assert 'hx-trigger="revealed"' in placeholder and 'hx-target="this"' in placeholder
+        assert "?quant=Q8_0&amp;context=32768" in placeholder  # the same state
+    only_kits = htmx(client, "kit-picks", quant="Q8_0", context=32768)
+    assert 'id="result"' not in only_kits and "calculated for" not in only_kits
 
 
 def test_each_pick_shows_the_engine_speed_on_its_platform_channels(client, kits):

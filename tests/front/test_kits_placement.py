@@ -51,7 +51,7 @@ def test_every_kit_row_on_every_model_page_is_the_placement_of_its_build(kits):
     checked = 0
     for model in calculator_selectors.models():
         calc = default_calculation(model, hardware)
-        for group in kit_picks(calc, hardware):
+        for group in kit_picks(calc.estimate, hardware):
             for row in group.rows:
                 build = equivalent_build(row.pick.fit, inventory)
                 expected = place(build, calc.estimate.footprint, calc.options, hardware.tuning)
@@ -94,7 +94,9 @@ def test_a_kit_that_makes_a_preset_machine_shows_the_preset_rows_speed(kits):
 def test_r1_kit_rows_include_a_12_channel_genoa_set_at_its_platform_speed(client, kits):
     hardware = services.hardware_set()
     r1 = services.find_model("deepseek-r1")
-    groups = {g.platform.key: g for g in kit_picks(default_calculation(r1, hardware), hardware)}
+    groups = {
+        g.platform.key: g for g in kit_picks(default_calculation(r1, hardware).estimate, hardware)
+    }
     genoa = groups["sp5-epyc-9004-1p"]
     assert all(row.pick.channels == 12 and row.pick.speed_mts <= 4800 for row in genoa.rows)
     assert all(row.pick.kit.ddr_generation == "DDR5" for g in groups.values()

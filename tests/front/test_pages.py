@@ -9,9 +9,8 @@ from django.urls import reverse
 
 from calculator import selectors, services, validation
 from calculator.engine.estimate import Options
-from calculator.engine.fit import best_quant
+from calculator.engine.fit import best_quant, total_bytes
 from calculator.engine.hardware import machine_budget_bytes
-from front import memo
 from front.templatetags.calc import pct
 
 pytestmark = pytest.mark.usefixtures("site_data")
@@ -126,7 +125,7 @@ def test_model_index_fits_filter_keeps_exactly_the_models_the_engine_fits(client
     budget = machine_budget_bytes(32)
     for model in selectors.models():
         arch = services.architecture_of(model)
-        fits = memo.total(arch, Options(quant="Q4_K_M")) <= budget
+        fits = total_bytes(arch, Options(quant="Q4_K_M")) <= budget
         assert (f'href="{model.get_absolute_url()}"' in html) is fits, model.slug
 
 
