@@ -7,11 +7,10 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
-from calculator import selectors, services, validation
+from calculator import selectors, services
 from calculator.engine.estimate import Options
 from calculator.engine.fit import best_quant, total_bytes
 from calculator.engine.hardware import machine_budget_bytes
-from front.templatetags.calc import pct
 
 pytestmark = pytest.mark.usefixtures("site_data")
 
@@ -178,19 +177,6 @@ def test_compare_names_unknown_models_inline(client):
     response = client.get(reverse("calculator:compare"), {"models": "deepseek-r1,gpt-9"})
     assert response.status_code == 200
     assert "No model is called “gpt-9”" in response.content.decode()
-
-
-def test_methodology_shows_the_live_validation_medians(client):
-    html = client.get(reverse("calculator:methodology")).content.decode()
-    hardware = services.hardware_set()
-    archs = {m.slug: services.architecture_of(m) for m in selectors.models()}
-    rows = validation.all_rows(
-        archs, {p.slug: p for p in hardware.profiles}, moe_penalty=hardware.moe_penalty
-    )
-    summaries = validation.summarize(rows)
-    assert summaries
-    for summary in summaries:
-        assert f"<strong>{pct(summary.median_abs_error)}</strong>" in html
 
 
 def test_hardware_page_reads_context_like_the_model_page(client):
