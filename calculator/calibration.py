@@ -54,12 +54,14 @@ BOUND = 0.30
 # Why the held-out GPU + system RAM (mainline llama.cpp) decode rows miss the ±30% on 80%
 # bound: the strict xfail of tests/calculator/test_validation.py and /methodology/ both say it.
 OFFLOAD_HELD_OUT_XFAIL = (
-    "9 held-out mainline rows from two boxes, 4 within ±30% (median error 50%): the "
-    "Threadripper PRO 7965WX + A6000 rows are within -14..+5%, but the EPYC 9355 VM + RTX 3090 "
-    "rows run 1.5-1.8x slower than predicted although the same VM's CPU-only run is predicted "
-    "within 3%, so the loss is in that VM's GPU-CPU hand-offs, not in CPU efficiency; one box "
-    "cannot calibrate a hand-off cost, and its depth rows carry May-2025 CUDA builds' "
-    "quantized-KV attention slowdown"
+    "12 held-out mainline rows from two boxes, 7 within ±30% (median error 17%): the "
+    "Threadripper PRO 7965WX + A6000 rows (two runs, f16 and q8_0 KV) are within -17..+5%, but "
+    "5 of the 6 EPYC 9355 VM + RTX 3090 rows run 1.5-1.8x slower than predicted although "
+    "the same VM's CPU-only run is predicted within 3%, so the loss is in that VM's GPU-CPU "
+    "hand-offs, not in CPU efficiency; one box cannot calibrate a hand-off cost, and its depth "
+    "rows carry May-2025 CUDA builds' quantized-KV attention slowdown. Other published mainline "
+    "runs found so far name no DIMM population, use unsloth dynamic (UD) quants, or GPUs "
+    "without a profile"
 )
 
 
