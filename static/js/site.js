@@ -33,7 +33,10 @@
     var target = event.detail.target;
     if (!target || !target.id) return;
     var active = document.activeElement;
-    var source = inside(target, active) ? active : event.detail.requestConfig && event.detail.requestConfig.elt;
+    // A lazy region filling in below keeps the reader's own place (the focused control,
+    // else the scroll position), not the placeholder's, whose height it changes.
+    var lazy = target.classList.contains("lazy");
+    var source = inside(target, active) || lazy ? active : event.detail.requestConfig && event.detail.requestConfig.elt;
     var anchor = withId(source || target);
     pending = {
       region: target.id,

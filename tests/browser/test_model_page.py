@@ -96,7 +96,7 @@ def test_after_an_update_the_files_and_kit_picks_load_when_scrolled_to(page, liv
     page.select_option("#id_quant", "Q8_0")
     page.wait_for_url("**quant=Q8_0**")
     page.locator("#kit-picks").scroll_into_view_if_needed()
-    expect(page.locator("#kit-picks h2")).to_contain_text("kits for 768 GB")
+    expect(page.locator("#kit-picks h2#kits")).to_contain_text("kits for 768 GB")
     expect(page.locator("#kit-picks table.kits").first).to_be_visible()
     page.locator("#gguf-files").scroll_into_view_if_needed()
     expect(page.locator("#gguf-files.lazy")).to_have_count(0)  # loaded (no files listed here)
