@@ -18,6 +18,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from calculator.engine import architecture
 from config.logs import JsonFormatter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -341,7 +342,6 @@ def test_behind_a_proxy_the_appended_forwarded_address_is_the_client(site_data, 
 def test_a_50_mb_body_is_refused_from_its_content_length_without_reading_it(client, db):
     # The payload holds 16 bytes but claims 50 MB: reading the body would fail the
     # test client's "cannot read more than the available bytes" assertion.
-    start = time.monotonic()
     response = client.generic(
         "POST",
         ESTIMATE,
@@ -349,7 +349,6 @@ def test_a_50_mb_body_is_refused_from_its_content_length_without_reading_it(clie
         content_type="application/json",
         CONTENT_LENGTH=str(50 * 1024 * 1024),
     )
-    assert time.monotonic() - start < 0.5
     assert response.status_code == 413
     assert response.json()["error"]["field"] == "body"
 
@@ -421,11 +420,16 @@ def test_config_of_the_wrong_type_is_a_400(client, site_data, config, field):
         ),
     ],
 )
-def test_absurd_layer_counts_are_refused_before_any_work(client, db, config, field):
-    start = time.monotonic()
+def test_absurd_layer_counts_are_refused_before_any_work(client, db, monkeypatch, config, field):
+    tensors_listed = []  # the work an absurd config would cost: one call per tensor
+    monkeypatch.setattr(
+        architecture._Builder,
+        "add",
+        lambda self, name, *shape, layer=None: tensors_listed.append(name),
+    )
     response = client.post(
         ESTIMATE, json.dumps({"config": config}), content_type="application/json"
     )
-    assert time.monotonic() - start < 0.5
+    assert tensors_listed == []
     assert response.status_code == 400
     assert response.json()["error"]["field"] == field
