@@ -256,7 +256,7 @@ class Retailer(models.Model):
 # ── Things with prices: memory kits and reference components ───────────────────
 
 
-class MemoryKitQuerySet(models.QuerySet):
+class MemoryKitQuerySet(models.QuerySet["MemoryKit"]):
     def active(self) -> MemoryKitQuerySet:
         return self.filter(is_active=True)
 
@@ -281,7 +281,9 @@ class MemoryKitQuerySet(models.QuerySet):
 
     def with_price_per_gb_at_most(self, value: Decimal) -> MemoryKitQuerySet:
         """Needs ``with_best_price()``; compares price ≤ value × capacity (no division)."""
-        return self.filter(best_price__lte=F("capacity_gb") * value)
+        # best_price is with_best_price()'s annotation; the django-stubs plugin resolves lookups
+        # against model fields only, as this QuerySet type does not carry annotations.
+        return self.filter(best_price__lte=F("capacity_gb") * value)  # type: ignore[misc]
 
 
 class MemoryKit(models.Model):

@@ -224,17 +224,16 @@ class EstimateOut(Schema):
 
 
 # One parameter per calculator option, from the parser's table; text or numbers, parsed
-# by calculator.options (absent: the default).
-OptionsIn: type[Schema] = create_model(
-    "OptionsIn",
-    __base__=Schema,
-    **{
-        f.name: (str | int | None, Field(None, description=f.help))  # type: ignore[misc]
-        for f in option_table.FIELDS
-    },
-)
+# by calculator.options (absent: the default). The (annotation, Field) pairs are built at
+# run time and passed as ``**``, which mypy also matches against create_model's own keyword
+# arguments (``__module__: str``...): hence values typed ``Any``.
+_OPTION_FIELDS: dict[str, Any] = {
+    f.name: (str | int | None, Field(None, description=f.help)) for f in option_table.FIELDS
+}
+OptionsIn: type[Schema] = create_model("OptionsIn", __base__=Schema, **_OPTION_FIELDS)
 
 
+# mypy cannot take a class built at run time (a variable) as a base class.
 class MachineIn(OptionsIn):  # type: ignore[misc, valid-type]
     flash_attention: bool = True
     hardware: str | None = None
@@ -247,19 +246,17 @@ class MachineIn(OptionsIn):  # type: ignore[misc, valid-type]
 
 # The build a GET asks about: one parameter per field of the parser's build table
 # (``gpu`` repeats), parsed by calculator.options like the pages and the CLI.
-BuildQueryIn: type[Schema] = create_model(
-    "BuildQueryIn",
-    __base__=MachineIn,
-    **{
-        f.name: (
-            (list[str] | None) if f.many else (str | int | None),
-            Field(None, description=f.help),
-        )  # type: ignore[misc]
-        for f in option_table.BUILD_FIELDS
-    },
-)
+_BUILD_FIELDS: dict[str, Any] = {
+    f.name: (
+        (list[str] | None) if f.many else (str | int | None),
+        Field(None, description=f.help),
+    )
+    for f in option_table.BUILD_FIELDS
+}
+BuildQueryIn: type[MachineIn] = create_model("BuildQueryIn", __base__=MachineIn, **_BUILD_FIELDS)
 
 
+# As MachineIn: the base is a class built at run time.
 class EstimateQuery(BuildQueryIn):  # type: ignore[misc, valid-type]
     model: str = Field(..., min_length=1, max_length=200)
 

@@ -183,7 +183,7 @@ def cached_page(
             store(key, response)
             return response
 
-        wrapper.page_key = page  # type: ignore[attr-defined]
+        wrapper.page_key = page  # type: ignore[attr-defined]  # mypy: no attributes on functions
         return wrapper
 
     return decorator

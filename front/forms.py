@@ -16,7 +16,6 @@ from html import escape
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
 from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -31,7 +30,7 @@ from calculator.engine.types import EngineError
 from calculator.options import BUILD_DEFAULTS, DEFAULTS, BuildQuery, GpuPick, Problem
 from calculator.selectors import SIZE_BUCKETS
 from catalog import selectors as catalog_selectors
-from catalog.models import MemoryKit
+from catalog.models import MemoryKit, MemoryKitQuerySet
 from front.presenters.labels import label
 
 KV_LABELS = {
@@ -99,7 +98,9 @@ def option_tags(choices: Sequence[tuple[Any, Any]], selected: Any = None) -> Saf
 class FastSelect(forms.Select):
     def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
         widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        parts: list[str] = [
+            format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))
+        ]
         for group, choices, _ in widget["optgroups"]:
             if group:
                 parts.append(format_html('<optgroup label="{}">', group))
@@ -317,7 +318,8 @@ def display_form(shown: Options, published: Sequence[str] = ()) -> forms.Form:
     model's ``published`` file labels grouped above the presets in the quant menu."""
     form = EstimateForm(initial={f.name: f.text(getattr(shown, f.name)) for f in options.FIELDS})
     if published:
-        quant: forms.ChoiceField = form.fields["quant"]  # type: ignore[assignment]
+        quant = form.fields["quant"]
+        assert isinstance(quant, forms.ChoiceField)  # EstimateForm.quant is a QuantField
         quant.choices = quant_choices(published)
     return form
 
@@ -325,7 +327,7 @@ def display_form(shown: Options, published: Sequence[str] = ()) -> forms.Form:
 def form_problems(form: forms.Form) -> list[Problem]:
     """A bound form's errors, one ``Problem`` per field, for the inline message box."""
     return [
-        Problem(name, f"{form.fields[name].label}: {' '.join(errors)}")
+        Problem(name, f"{form.fields[name].label}: {' '.join(str(error) for error in errors)}")
         for name, errors in form.errors.items()
     ]
 
@@ -354,7 +356,8 @@ class ModelFilterForm(forms.Form):
 
     def __init__(self, *args: Any, families: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        family: forms.ChoiceField = self.fields["family"]  # type: ignore[assignment]
+        family = self.fields["family"]
+        assert isinstance(family, forms.ChoiceField)  # the ChoiceField declared above
         family.choices = [("", "All families"), *((f, f) for f in families)]
 
     def clean_quant(self) -> str:
@@ -474,10 +477,10 @@ class KitFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(label="Sort by", choices=KIT_SORTS, required=False)
 
-    def filter(self, kits: QuerySet[MemoryKit]) -> QuerySet[MemoryKit]:
+    def filter(self, kits: MemoryKitQuerySet) -> MemoryKitQuerySet:
         data = self.cleaned_data
         if data.get("capacity"):
-            kits = kits.with_capacity_at_least(data["capacity"])  # type: ignore[attr-defined]
+            kits = kits.with_capacity_at_least(data["capacity"])
         if data.get("ddr"):
             kits = kits.filter(ddr_generation=data["ddr"])
         if data.get("form_factor"):
@@ -489,7 +492,8 @@ class KitFilterForm(forms.Form):
         if data.get("ecc"):
             kits = kits.filter(ecc=data["ecc"] == "yes")
         if data.get("max_price"):
-            kits = kits.filter(best_price__lte=data["max_price"])
+            # with_best_price()'s annotation, which the plugin does not see (catalog.models).
+            kits = kits.filter(best_price__lte=data["max_price"])  # type: ignore[misc]
         if data.get("max_price_per_gb"):
-            kits = kits.with_price_per_gb_at_most(data["max_price_per_gb"])  # type: ignore[attr-defined]
+            kits = kits.with_price_per_gb_at_most(data["max_price_per_gb"])
         return kits

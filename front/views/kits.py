@@ -3,7 +3,7 @@ it runs. Both show prices, so their cached responses key on the "prices" data to
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -56,8 +56,7 @@ def _filter_data(request: HttpRequest) -> QueryDict | None:
 @vary_on_headers("HX-Request")
 def kit_list(request: HttpRequest) -> HttpResponse:
     form = KitFilterForm(_filter_data(request))
-    # form.filter narrows to a plain QuerySet; only QuerySet methods are used from here on.
-    kits: QuerySet[MemoryKit] = MemoryKit.objects.active().with_best_price()
+    kits = MemoryKit.objects.active().with_best_price()
     if form.is_bound and form.is_valid():
         kits = form.filter(kits)
     elif form.is_bound:
