@@ -344,8 +344,10 @@ def estimate_for(
     hardware: HardwareSet,
     profiles: Sequence[hw.HardwareProfile] | None = None,
     weights: WeightsBreakdown | None = None,
+    model_file: str = "",
 ) -> Estimate:
-    """``weights``: a published file's own (``catalog.gguf_selectors``), else predicted."""
+    """``weights``: a published file's own (``catalog.gguf_selectors``), else predicted;
+    ``model_file``: the listed GGUF a preset's commands load ("": none is listed)."""
     return estimate(
         arch,
         options,
@@ -355,6 +357,7 @@ def estimate_for(
         extra_gpu_ms=hardware.extra_gpu_ms,
         link_efficiency=hardware.link_efficiency,
         weights=weights,
+        model_file=model_file,
     )
 
 
@@ -457,11 +460,15 @@ def estimate_on_builds(
     hardware: HardwareSet,
     builds: Sequence[Build] | None = None,
     weights: WeightsBreakdown | None = None,
+    model_file: str = "",
 ) -> BuildsEstimate:
     """One model on the preset builds (or ``builds``), fastest first; ``weights``: a
-    published file's own instead of the preset's prediction."""
+    published file's own instead of the preset's prediction; ``model_file``: the listed
+    GGUF a preset's commands load."""
     chosen = preset_builds(hardware) if builds is None else builds
-    return estimate_builds(arch, options, chosen, tuning=hardware.tuning, weights=weights)
+    return estimate_builds(
+        arch, options, chosen, tuning=hardware.tuning, weights=weights, model_file=model_file
+    )
 
 
 # --- the one "best quant" rule on the machines pages, FAQ and API name ------------------

@@ -331,15 +331,18 @@ def _run(
     options: Options,
     model_out: dict[str, Any],
     published: PublishedWeights | None = None,
+    model_file: str = "",
 ) -> dict[str, Any]:
     hardware = services.hardware_set()
     build = _build(params, hardware)
     profiles = _profiles(params, hardware)
     weights = published.weights if published else None
-    est = services.estimate_for(arch, options, hardware, profiles, weights=weights)
+    est = services.estimate_for(
+        arch, options, hardware, profiles, weights=weights, model_file=model_file
+    )
     placed = None
     if build is not None:
-        placed = services.estimate_on_builds(arch, options, hardware, (build,), weights)
+        placed = services.estimate_on_builds(arch, options, hardware, (build,), weights, model_file)
     return estimate_payload(
         est, model_out, profiles, published, placed.placements[0] if placed else None
     )
@@ -413,7 +416,8 @@ def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str
     options = _options(params, model)
     arch = services.architecture_of(model)
     choice = choose_quant(model, arch, options, strict=True)
-    return _run(arch, params, options, model_payload(model, arch), choice.published)
+    model_out = model_payload(model, arch)
+    return _run(arch, params, options, model_out, choice.published, choice.model_file)
 
 
 @api.post("/estimate", response=EstimateOut, summary="Estimate for any pasted config.json")

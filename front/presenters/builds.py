@@ -96,18 +96,23 @@ def speed_table(
     weights: WeightsBreakdown | None = None,
     chosen: Build | None = None,
     cost: CostFn = installed_gb,
+    model_file: str = "",
 ) -> SpeedTable:
     """The preset builds for one model and options, plus the
     visitor's ``chosen`` build; ``cost`` ranks the verdict's builds (the catalog's build
     prices when it has them; the memory a build installs by default)."""
-    builds = services.estimate_on_builds(arch, options, hardware, weights=weights)
+    builds = services.estimate_on_builds(
+        arch, options, hardware, weights=weights, model_file=model_file
+    )
     rows = _rows(builds.placements, chosen)
     verdict = build_verdict(builds.placements, builds.estimate.recommended_ram_gb, cost=cost)
     mine = None
     if chosen is not None:
         mine = next((r for r in rows if r.mine), None)
         if mine is None:
-            placed = services.estimate_on_builds(arch, options, hardware, (chosen,), weights)
+            placed = services.estimate_on_builds(
+                arch, options, hardware, (chosen,), weights, model_file
+            )
             mine = BuildRow(placed.placements[0], mine=True)
     return SpeedTable(
         running=tuple(r for r in rows if r.placement.runs),

@@ -88,6 +88,7 @@ class QuantChoice:
     options: Options
     published: PublishedWeights | None
     problems: tuple[Problem, ...] = ()
+    model_file: str = ""  # a preset's or release's listed GGUF, which commands load
 
     @property
     def weights(self) -> Any:
@@ -116,7 +117,11 @@ def choose_quant(
         shown = model_defaults(model)
         fallback = replace(options, quant=shown.quant)
         return QuantChoice(fallback, None, (Problem("quant", str(err)),))
-    return QuantChoice(options, published)
+    if published is not None:  # its weights name the file already
+        return QuantChoice(options, published)
+    return QuantChoice(
+        options, None, model_file=gguf_selectors.file_path(model, options.quant, files)
+    )
 
 
 def published_labels(model: LlmModel, files: list[GgufFile] | None = None) -> list[str]:

@@ -171,14 +171,16 @@ def calculation(
     *,
     chosen: Build | None = None,
     cost: CostFn = installed_gb,
+    model_file: str = "",
 ) -> Calculation:
     """``weights``: a published file's own (its label is ``options.quant``), with
     ``extra_notes`` saying so; else the preset's prediction. ``chosen``: the build the
-    visitor picked; ``cost`` ranks the builds of the verdict."""
+    visitor picked; ``cost`` ranks the builds of the verdict; ``model_file``: the listed
+    GGUF of a preset, which the commands load."""
     arch = services.architecture_of(model)
     defaults = replace(DEFAULTS, quant=model.default_quant or DEFAULTS.quant)
 
-    est = services.estimate_for(arch, options, hardware, weights=weights)
+    est = services.estimate_for(arch, options, hardware, weights=weights, model_file=model_file)
     return Calculation(
         model=model,
         arch=arch,
@@ -194,5 +196,13 @@ def calculation(
             for n in context_presets(context_limits.limits(arch).extended)
         ),
         notes=(*est.notes, *extra_notes),
-        builds=speed_table(arch, options, hardware, weights=weights, chosen=chosen, cost=cost),
+        builds=speed_table(
+            arch,
+            options,
+            hardware,
+            weights=weights,
+            chosen=chosen,
+            cost=cost,
+            model_file=model_file,
+        ),  # fmt: skip
     )

@@ -137,7 +137,10 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return render(request, f"{page}#{request.htmx.target}", region)
     picked, build_problems = forms.page_build(request.GET)
     chosen = _chosen_build(picked, hardware, build_problems)
-    calc = calculation(model, options, hardware, choice.weights, choice.notes, chosen=chosen)
+    calc = calculation(
+        model, options, hardware, choice.weights, choice.notes,
+        chosen=chosen, model_file=choice.model_file,
+    )  # fmt: skip
     labels = tuple(published_labels(model, files))
     context = {
         "model": model,

@@ -222,3 +222,18 @@ def test_where_llama_cpp_cannot_run_it_the_api_page_and_faq_say_so(client, unsup
     )
     faq = client.get("/models/deepseek-r1/faq/").content.decode()
     assert "Not with llama.cpp yet" in faq
+
+
+def test_commands_load_the_listed_file_of_a_preset_and_a_placeholder_otherwise(client, files):
+    listed = "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"  # bartowski's, in the snapshot
+    page = client.get("/models/llama-3.1-8b-instruct/", {"quant": "Q4_K_M"}).content.decode()
+    assert f"-m {listed}" in page and "model-Q4_K_M.gguf" not in page
+    api = client.get(API, {"model": "llama-3.1-8b-instruct", "quant": "Q4_K_M"}).json()
+    commands = [s["llama_cpp_command"] for s in api["speeds"] if s["fits"]]
+    assert commands and all(f"-m {listed}" in c for c in commands)
+    out = StringIO()
+    call_command("estimate", "llama-3.1-8b-instruct", "--quant", "Q4_K_M", stdout=out)
+    assert f"-m {listed}" in out.getvalue()
+    # DeepSeek R1's repositories publish no Q4_K_M: the command names the file to make
+    r1 = client.get(R1, {"quant": "Q4_K_M"}).content.decode()
+    assert "-m model-Q4_K_M.gguf" in r1

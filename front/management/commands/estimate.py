@@ -56,9 +56,14 @@ class Command(BaseCommand):
             )
             build = services.build_from_query(picked, hardware)
             choice = choose_quant(model, arch, options, strict=True)
-            est = services.estimate_for(arch, options, hardware, profiles, weights=choice.weights)
+            est = services.estimate_for(
+                arch, options, hardware, profiles,
+                weights=choice.weights, model_file=choice.model_file,
+            )  # fmt: skip
             placed = (
-                services.estimate_on_builds(arch, options, hardware, (build,), choice.weights)
+                services.estimate_on_builds(
+                    arch, options, hardware, (build,), choice.weights, choice.model_file
+                )
                 if build
                 else None
             )
