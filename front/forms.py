@@ -9,6 +9,7 @@ inline (``problems``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -322,6 +323,13 @@ def display_form(shown: Options, published: Sequence[str] = ()) -> forms.Form:
         assert isinstance(quant, forms.ChoiceField)  # EstimateForm.quant is a QuantField
         quant.choices = quant_choices(published)
     return form
+
+
+def form_state(shown: Options) -> str:
+    """The options a results region was computed for, as the form writes them (JSON for
+    ``data-state``): static/js/site.js sets the controls, which sit outside the swapped
+    region, to what the answer shows."""
+    return json.dumps({f.name: f.text(getattr(shown, f.name)) for f in options.FIELDS})
 
 
 def form_problems(form: forms.Form) -> list[Problem]:

@@ -20,7 +20,9 @@ from django_htmx.middleware import HtmxDetails
 
 # Every id a template swaps into (hx-target="#…"). The response cache keys a partial on
 # its target only when it is one of these; any other HX-Target is ignored.
-HTMX_TARGETS = frozenset({"result", "results", "search-results", "gguf-files", "kit-picks"})
+HTMX_TARGETS = frozenset(
+    {"result", "results", "search-results", "gguf-files", "kit-picks", "builds"}
+)
 
 
 class HtmxHttpRequest(HttpRequest):

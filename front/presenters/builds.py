@@ -10,7 +10,7 @@ arranges them and puts words on them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from calculator import services
 from calculator.engine.build import Build
@@ -77,10 +77,32 @@ class SpeedTable:
     cannot: tuple[BuildRow, ...]
     verdict: BuildVerdict
     mine: BuildRow | None = None  # the visitor's build, placed the same way
+    more_running: int = 0  # rows a first view leaves out (``first``), loaded on demand
+    more_cannot: int = 0
+
+    @property
+    def runs(self) -> int:
+        return len(self.running) + self.more_running
 
     @property
     def total(self) -> int:
-        return len(self.running) + len(self.cannot)
+        return self.runs + len(self.cannot) + self.more_cannot
+
+    @property
+    def more(self) -> int:
+        return self.more_running + self.more_cannot
+
+    def first(self, limit: int) -> SpeedTable:
+        """The table as an in-place update sends it: the ``limit`` fastest builds and the
+        visitor's own wherever it ranks; the others load when asked for."""
+        running = self.running[:limit] + tuple(r for r in self.running[limit:] if r.mine)
+        return replace(
+            self,
+            running=running,
+            cannot=(),
+            more_running=len(self.running) - len(running),
+            more_cannot=len(self.cannot),
+        )
 
 
 def _rows(placements: Iterable[Placement], mine: Build | None) -> list[BuildRow]:

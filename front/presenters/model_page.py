@@ -53,31 +53,32 @@ class LadderRow:
     @property
     def html(self) -> SafeString:
         """The row as the ladder table shows it, written here in one pass: 33 rows of 11
-        cells are the largest part of a model page, too many for template nodes. The
-        link keeps the page's path (a relative ``?…`` URL, ``.`` for the page itself);
-        ``hx-target``, ``hx-swap`` and ``hx-push-url`` are inherited from the table body."""
+        cells are the largest part of a model page, too many for template nodes, and kept
+        terse (numbers right-aligned by the table's CSS; cell and row end tags, which
+        HTML makes optional, left out) because every htmx answer sends them (a ``th`` in
+        the body heads its row). The link is a plain link to the page with
+        this quant (a relative ``?…`` URL, ``.`` for the page itself); static/js/site.js
+        turns a click into the form's request (the body's ``data-set``: the link's text is
+        the quant), which keeps the visitor's other choices."""
         quant, url = escape(self.quant), escape(self.query or ".")
         marks = "".join(
             _LADDER_MARK[(best, fits)] for fits, best in zip(self.fits, self.best_for, strict=True)
         )
         ram = f"{self.recommended_ram_gb} GB" if self.recommended_ram_gb else "&gt; 2 TB"
         return mark_safe(  # noqa: S308  (every value escaped or a number)
-            f'<tr{_CURRENT if self.current else ""}><th scope="row"><a id="ladder-{quant}" '
-            f'href="{url}" hx-get="{url}">{quant}</a></th>'
-            f'<td class="num">{self.bits_per_weight:.2f}</td>'
-            f'<td class="num">{gb(self.file_bytes)}</td><td class="num">{gb(self.total_bytes)}</td>'
-            f'<td class="num">{ram}</td>{marks}</tr>'
+            f'<tr{_CURRENT if self.current else ""}><th><a id="ladder-{quant}" href="{url}">'
+            f"{quant}</a><td>{self.bits_per_weight:.2f}<td>{gb(self.file_bytes)}"
+            f"<td>{gb(self.total_bytes)}<td>{ram}{marks}"
         )
 
 
-# (best for that machine, fits it) → the ladder cell: ★ best, ✓ fits, · does not fit.
+# (best for that machine, fits it) → the ladder cell: ★ best, ✓ fits, · does not fit
+# (the table's legend says so).
 _LADDER_MARK = {
-    (True, True): mark_safe('<td class="num fits">★</td>'),
-    (True, False): mark_safe('<td class="num nofit">★</td>'),
-    (False, True): mark_safe('<td class="num fits">✓</td>'),
-    (False, False): mark_safe(
-        '<td class="num nofit"><span aria-label="does not fit">·</span></td>'
-    ),
+    (True, True): mark_safe('<td class="fits">★'),
+    (True, False): mark_safe('<td class="nofit">★'),
+    (False, True): mark_safe('<td class="fits">✓'),
+    (False, False): mark_safe("<td>·"),
 }
 _CURRENT = mark_safe(' class="current" aria-current="true"')
 

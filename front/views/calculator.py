@@ -33,6 +33,7 @@ from front.caching import cached_page
 from front.htmx import HtmxHttpRequest, is_partial, render_region
 from front.http import safe_only
 from front.middleware import api_error_for, is_api
+from front.presenters.builds import speed_table
 from front.presenters.compare import compare as compare_models
 from front.presenters.compare import pick_models
 from front.presenters.costs import cost_answer, model_costs
@@ -124,7 +125,7 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     choice = choose_quant(model, arch, options, strict=False, files=files)
     options, problems = choice.options, [*problems, *choice.problems]
     page = "calculator/model_detail.html"
-    lazy = is_partial(request)  # an htmx update: the files and kit picks load when seen
+    lazy = is_partial(request)  # an htmx update: the regions below load when asked for
     if lazy and request.htmx.target in LAZY_REGIONS:
         region = {"model": model, "current": options.quant}
         region["context_label"] = context_label(options.context)
@@ -137,6 +138,14 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return render(request, f"{page}#{request.htmx.target}", region)
     picked, build_problems = forms.page_build(request.GET)
     chosen = _chosen_build(picked, hardware, build_problems)
+    if lazy and request.htmx.target == "builds":  # every build, asked for by "Show the other …"
+        table = speed_table(
+            arch, options, hardware, weights=choice.weights, chosen=chosen,
+            model_file=choice.model_file,
+        )  # fmt: skip
+        region = {"speed": table, "calc": {"options": options}, "url": request.get_full_path()}
+        region["context_label"] = context_label(options.context)
+        return render(request, f"{page}#builds", region)
     calc = calculation(
         model, options, hardware, choice.weights, choice.notes,
         chosen=chosen, model_file=choice.model_file,
@@ -146,10 +155,14 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "model": model,
         "calc": calc,
         "form": forms.display_form(options, labels),
+        "state": forms.form_state(options),
         "picker": forms.build_picker(picked, hardware),
         "problems": [*problems, *build_problems],
         "quant_help": forms.QUANT_HELP_HTML,
         "lazy": lazy,
+        # an update sends the fastest builds; the rest load on demand (region "builds")
+        "speed": calc.builds.first(SPEED_ROWS_FIRST) if lazy else calc.builds,
+        "url": request.get_full_path(),
         "current": options.quant,
         "context_label": calc.context_label,
         "required_gb": calc.estimate.recommended_ram_gb,
@@ -186,8 +199,10 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 # Regions of a model page an htmx update leaves out and loads when they are scrolled to
 # (same URL and options, ``HX-Target`` naming the region): a visitor's change renders
-# and sends only the answer, the speeds, the chart and the ladder.
+# and sends only the answer, the fastest builds, the chart and the ladder. The other
+# builds (region "builds") load when the visitor asks for them.
 LAZY_REGIONS = ("gguf-files", "kit-picks")
+SPEED_ROWS_FIRST = 4
 
 
 def _chosen_build(

@@ -12,6 +12,14 @@
  *    in the search box goes on).
  * 3. The change is announced: the region's data-announce sentence goes to the page's one
  *    polite live region (#announcer, outside every swapped region).
+ * 4. A model page's form (#controls) sits outside the swapped result, so an answer does
+ *    not resend it. A link that sets one option (a context preset, a quant in the
+ *    ladder: data-set on the link or around it, the value in data-value or the link's
+ *    text) writes it into the form and submits the form, so
+ *    the request carries every other choice too (the build). After each swap the form
+ *    is set to the options the answer was computed for (the result's data-state), as
+ *    values and as default values, so htmx's history snapshots hold them. Without
+ *    JavaScript the links are plain links and every page is whole.
  */
 (function () {
   "use strict";
@@ -81,5 +89,58 @@
     if (element && element.dataset && element.dataset.announce !== undefined) {
       announce(element.dataset.announce);
     }
+  });
+
+  function setControl(form, name, value) {
+    var field = form.elements.namedItem(name);
+    if (!field || !field.tagName) return;  // absent, or several controls of one name
+    if (field.tagName === "SELECT") {
+      for (var i = 0; i < field.options.length; i++) {
+        field.options[i].defaultSelected = field.options[i].value === value;
+      }
+      field.value = value;
+      return;
+    }
+    field.defaultValue = value;
+    if (field !== document.activeElement) field.value = value;  // never under the cursor
+  }
+
+  function syncControls(region) {
+    var form = document.getElementById("controls");
+    if (!form || !region || region.id !== "result" || !region.dataset.state) return;
+    var state = JSON.parse(region.dataset.state);
+    Object.keys(state).forEach(function (name) { setControl(form, name, state[name]); });
+    form.querySelectorAll("a[data-set]").forEach(function (link) {
+      if (state[link.dataset.set] === link.dataset.value) link.setAttribute("aria-current", "true");
+      else link.removeAttribute("aria-current");
+    });
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    syncControls(event.detail.target && document.getElementById(event.detail.target.id));
+  });
+
+  // A preset's own link (opened in a new tab) follows the page's address.
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    var form = document.getElementById("controls");
+    if (!form) return;
+    form.querySelectorAll("a[data-set]").forEach(function (link) {
+      var url = new URL(window.location.href);
+      url.searchParams.set(link.dataset.set, link.dataset.value);
+      link.setAttribute("href", url.pathname + url.search);
+    });
+  });
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a") : null;
+    var setter = link && link.closest("[data-set]");
+    var form = document.getElementById("controls");
+    if (!setter || !form || event.button !== 0) return;
+    if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    link.focus({ preventScroll: true });
+    setControl(form, setter.dataset.set, link.dataset.value || link.textContent.trim());
+    if (form.requestSubmit) form.requestSubmit();
+    else htmx.trigger(form, "submit");
   });
 })();

@@ -101,3 +101,37 @@ def test_after_an_update_the_files_and_kit_picks_load_when_scrolled_to(page, liv
     page.locator("#gguf-files").scroll_into_view_if_needed()
     expect(page.locator("#gguf-files.lazy")).to_have_count(0)  # loaded (no files listed here)
     expect(page.locator("#gguf-files")).to_have_count(1)
+
+
+def test_a_ladder_quant_keeps_the_picked_build_and_sets_the_form(page):
+    """The form is not resent with each answer: a quant clicked in the ladder goes
+    through it, so the machine picked in the form is still answered for, and the quant
+    menu shows the new quant."""
+    page.goto(R1 + "?build=rtx-4090-epyc-9004-384gb")
+    expect(page.locator("[data-testid=your-build]")).to_contain_text("RTX 4090 + EPYC 9004")
+    page.click("#ladder-Q2_K")
+    page.wait_for_url("**quant=Q2_K**")
+    assert "build=rtx-4090-epyc-9004-384gb" in page.url
+    expect(page.locator("#id_quant")).to_have_value("Q2_K")
+    expect(page.locator("[data-testid=your-build]")).to_contain_text("RTX 4090 + EPYC 9004")
+    expect(page.locator("tr:has(#ladder-Q2_K)")).to_have_attribute("aria-current", "true")
+    page.click(".presets a:has-text('32K')")
+    page.wait_for_url("**context=32768**")
+    assert "quant=Q2_K" in page.url and "build=rtx-4090-epyc-9004-384gb" in page.url
+    expect(page.locator(".presets a[aria-current]")).to_have_text("32K")
+
+
+def test_an_update_shows_the_fastest_builds_and_the_rest_on_request(page):
+    page.goto(R1)
+    rows = page.locator("[data-testid=speed-table] tbody tr")
+    every = rows.count()
+    cannot = page.locator("[data-testid=cannot-run] li").count()
+    page.select_option("#id_quant", "Q8_0")
+    page.wait_for_url("**quant=Q8_0**")
+    expect(page.locator("#builds-more")).to_be_visible()
+    assert rows.count() <= 4
+    page.click("#builds-more")
+    expect(page.locator("#builds-more")).to_have_count(0)
+    expect(page.locator("[data-testid=cannot-run]")).to_have_count(1)
+    full = page.locator("[data-testid=speed-table] tbody tr").count()
+    assert full + page.locator("[data-testid=cannot-run] li").count() == every + cannot

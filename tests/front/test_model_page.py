@@ -1,5 +1,8 @@
 """The model calculator page: full page vs htmx partial, bad input, 404s, engine figures."""
 
+import json
+from html import unescape
+
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
@@ -282,14 +285,25 @@ def test_a_picked_build_is_answered_with_its_placement_fit_and_command(client):
     assert escape(placed.llama_cpp_command) in mine
 
 
-@pytest.mark.parametrize("headers", [{}, HTMX], ids=["full page", "htmx"])
-def test_picker_state_comes_from_the_url_with_or_without_htmx(client, headers):
-    html = client.get(r1_url() + "?" + PICKED, **headers).content.decode()
+def test_picker_state_comes_from_the_url(client):
+    html = client.get(r1_url() + "?" + PICKED).content.decode()
     picker = html.split('id="build-picker"')[1].split("</fieldset>")[0]
     assert '<option value="sp5-epyc-9004-1p" selected>' in picker
     assert 'name="ram_gb" id="id_ram_gb" min="1" step="1" inputmode="numeric" value="384"' in picker
     assert '<option value="rtx-3090:2" selected>' in picker
     assert 'data-testid="your-build"' in html
+
+
+def test_an_htmx_answer_leaves_the_form_in_the_page_and_names_its_state(client):
+    """The form (its menus are most of a page's bytes) stays where it is; the answer
+    says which options it was computed for, and site.js sets the form to them."""
+    html = client.get(r1_url(quant="q8_0", context="32k") + "&" + PICKED, **HTMX).content.decode()
+    assert 'id="controls"' not in html and 'id="build-picker"' not in html
+    assert 'data-testid="your-build"' in html  # the picked build is answered for
+    state = html.split('data-state="')[1].split('"')[0]
+    assert json.loads(unescape(state)) == {
+        "quant": "Q8_0", "context": "32768", "kv_type": "f16", "parallel": "1"
+    }  # fmt: skip
 
 
 def test_a_preset_build_gets_the_highlighted_row_in_the_table(client):
