@@ -131,6 +131,18 @@
     });
   });
 
+  // A visitor who asked for every build keeps seeing every build after later changes.
+  var everyBuild = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "builds-more") everyBuild = true;
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var more = document.getElementById("builds-more");
+    if (everyBuild && more && event.detail.target && event.detail.target.id === "result") {
+      htmx.trigger(more, "click");
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("a") : null;
     var setter = link && link.closest("[data-set]");

@@ -135,3 +135,15 @@ def test_an_update_shows_the_fastest_builds_and_the_rest_on_request(page):
     expect(page.locator("[data-testid=cannot-run]")).to_have_count(1)
     full = page.locator("[data-testid=speed-table] tbody tr").count()
     assert full + page.locator("[data-testid=cannot-run] li").count() == every + cannot
+
+
+def test_every_build_stays_shown_once_asked_for(page):
+    page.goto(R1)
+    page.select_option("#id_quant", "Q8_0")
+    page.wait_for_url("**quant=Q8_0**")
+    page.click("#builds-more")
+    expect(page.locator("#builds-more")).to_have_count(0)
+    page.select_option("#id_quant", "Q6_K")
+    page.wait_for_url("**quant=Q6_K**")
+    expect(page.locator("[data-testid=cannot-run]")).to_have_count(1)  # loaded again
+    expect(page.locator("#builds-more")).to_have_count(0)
