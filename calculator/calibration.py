@@ -59,9 +59,12 @@ OFFLOAD_HELD_OUT_XFAIL = (
     "5 of the 6 EPYC 9355 VM + RTX 3090 rows run 1.5-1.8x slower than predicted although "
     "the same VM's CPU-only run is predicted within 3%, so the loss is in that VM's GPU-CPU "
     "hand-offs, not in CPU efficiency; one box cannot calibrate a hand-off cost, and its depth "
-    "rows carry May-2025 CUDA builds' quantized-KV attention slowdown. Other published mainline "
-    "runs found so far name no DIMM population, use unsloth dynamic (UD) quants, or GPUs "
-    "without a profile"
+    "rows carry May-2025 CUDA builds' quantized-KV attention slowdown. A further search of "
+    "public llama.cpp and ik_llama.cpp issues and pull requests (November 2026) found no other "
+    "mainline run that can be held out: the reports give a RAM total but no DIMMs, run on GPUs "
+    "without a profile (RTX 3090 Ti, 4080, 5060 Ti, 5070), load unsloth dynamic (UD) files or "
+    "models outside the catalog, or rest on a RAM size the author gave earlier that is smaller "
+    "than the file the run loaded"
 )
 
 
