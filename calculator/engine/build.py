@@ -117,6 +117,11 @@ class Build:
         return self.host.profile.memory_gb
 
     @property
+    def installed_bytes(self) -> int:
+        """Every byte of memory the build has, VRAM and RAM: no plan holds more."""
+        return self.host.profile.memory_bytes + sum(d.memory_bytes for d in self.devices)
+
+    @property
     def kind_label(self) -> str:
         """GPU rig / Mac / unified-memory PC / CPU platform: the verdict's groups."""
         if self.gpus:

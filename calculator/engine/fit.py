@@ -32,7 +32,7 @@ from functools import lru_cache
 from calculator.engine.build import Build, Tuning
 from calculator.engine.estimate import Options, footprint, memory
 from calculator.engine.kv_cache import KV_PAD
-from calculator.engine.placement import Placement, place
+from calculator.engine.placement import Placement, fit_on, place
 from calculator.engine.pools import FIT_CLASSES, RUNS, Fit, FitClass, Pool, classify
 from calculator.engine.quant import PRESETS, weights_bytes
 from calculator.engine.types import Architecture
@@ -186,14 +186,22 @@ ANY_QUANT = "Q4_K_M"  # the quant the memo of best_quant_on keys on (any valid p
 def _best_quant_on(
     arch: Architecture, options: Options, build: Build, tuning: Tuning | None, allow_float: bool
 ) -> QuantPick | None:
-    """Memoised: architectures, options, builds and tuning are frozen (hashable) values."""
+    """Memoised: architectures, options, builds and tuning are frozen (hashable) values.
+    Each candidate is judged by its fit alone; only the pick is placed with its speeds."""
+    installed = build.installed_bytes
 
     def judge(opts: Options) -> tuple[FitClass, int, Placement | None]:
+        weights = weights_bytes(arch, opts.quant).total_bytes
+        if weights > installed:  # no pool can be left out of a plan: it cannot run,
+            return "none", weights, None  # and a pick that cannot run is never chosen
         fp = footprint(arch, opts)[2]
-        p = place(build, fp, opts, tuning)
-        return p.fit, memory(fp).total_bytes, p
+        return fit_on(build, fp), memory(fp).total_bytes, None
 
-    return _pick_all(arch, options, judge, allow_float)
+    pick = _pick_all(arch, options, judge, allow_float)
+    if pick is None:
+        return None
+    chosen = replace(options, quant=pick.quant)
+    return replace(pick, placement=place(build, footprint(arch, chosen)[2], chosen, tuning))
 
 
 def best_quant_pick(

@@ -78,7 +78,26 @@ def footprint(
     prediction. KV cache, buffers and bytes read per token follow from it as usual.
     ``model_file``: the published GGUF the commands load (a path in its repository, the
     first part of a split file); by default the file ``weights`` came from, if any.
+    Memoised for presets (a quant search asks for the same footprint on every build).
     """
+    if weights is None:
+        return _preset_footprint(arch, options, model_file)
+    return _footprint(arch, options, weights, model_file)
+
+
+@lru_cache(maxsize=8192)
+def _preset_footprint(
+    arch: Architecture, options: Options, model_file: str
+) -> tuple[quant.WeightsBreakdown, KvCache, Footprint]:
+    return _footprint(arch, options, None, model_file)
+
+
+def _footprint(
+    arch: Architecture,
+    options: Options,
+    weights: quant.WeightsBreakdown | None,
+    model_file: str,
+) -> tuple[quant.WeightsBreakdown, KvCache, Footprint]:
     options.validate()
     if weights is None:
         weights = quant.weights_bytes(arch, options.quant)

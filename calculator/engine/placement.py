@@ -326,9 +326,8 @@ def _pools(build: Build, lay: _Layout, shares: list[float], fp: Footprint) -> li
     return pools
 
 
-def place(build: Build, fp: Footprint, options: Options, tuning: Tuning | None = None) -> Placement:
-    """Where the model sized by ``fp`` runs on ``build``, how fast, and whether it fits."""
-    tuning = tuning or Tuning()
+def _plan(build: Build, fp: Footprint) -> tuple[list[float], _Layout, Fit]:
+    """Where the bytes go (each GPU's share, the layout) and the fit that gives."""
     shares, room = _shares(build.devices, fp.compute_bytes)
     lay = _gpu_layout(fp, room) if build.gpus else None
     lay = lay or _host_layout(build, fp)
@@ -336,7 +335,19 @@ def place(build: Build, fp: Footprint, options: Options, tuning: Tuning | None =
         lay = _Layout("multi_gpu", lay.gpu_resident, lay.gpu_read, 0, 0.0, 0.0,
                       lay.gpu_layers, 0, f"layer split over {build.gpu_count} GPUs")  # fmt: skip
     fit = classify(_pools(build, lay, shares, fp), offload=lay.mode in _OFFLOAD)
-    return _placement(build, lay, shares, fp, options, tuning, fit)
+    return shares, lay, fit
+
+
+def fit_on(build: Build, fp: Footprint) -> FitClass:
+    """``place(build, fp, …).fit`` without working out the speeds: what a search over
+    quants asks of every candidate before it places the one it picks."""
+    return _plan(build, fp)[2].fit
+
+
+def place(build: Build, fp: Footprint, options: Options, tuning: Tuning | None = None) -> Placement:
+    """Where the model sized by ``fp`` runs on ``build``, how fast, and whether it fits."""
+    shares, lay, fit = _plan(build, fp)
+    return _placement(build, lay, shares, fp, options, tuning or Tuning(), fit)
 
 
 _OFFLOAD = ("expert_offload", "partial_offload")

@@ -77,15 +77,20 @@ def _span(n: int, window: int | None) -> float:
     return window * (window - 1) / 2 + (n - window) * window
 
 
-def _q_width(arch: Architecture, layer: int) -> int:
+def _q_widths(arch: Architecture) -> dict[int, int]:
+    """Each layer's query width: its ``attn_q`` (or MLA ``attn_q_b``) rows, else a fused
+    ``attn_qkv``'s rows less K and V; layers with neither use ``n_embd``."""
+    widths: dict[int, int] = {}
+    fused: dict[int, int] = {}
     for t in arch.tensors:
-        if t.layer == layer and t.role in ("attn_q", "attn_q_b") and len(t.shape) == 2:
-            return t.shape[1]
-    for t in arch.tensors:
-        if t.layer == layer and t.role == "attn_qkv" and len(t.shape) == 2:
-            kv = arch.kv_layers[layer]
-            return t.shape[1] - kv.k_width - kv.v_width
-    return arch.n_embd
+        if t.layer is None or len(t.shape) != 2:
+            continue
+        if t.role in ("attn_q", "attn_q_b"):
+            widths.setdefault(t.layer, t.shape[1])
+        elif t.role == "attn_qkv":
+            kv = arch.kv_layers[t.layer]
+            fused.setdefault(t.layer, t.shape[1] - kv.k_width - kv.v_width)
+    return {**fused, **widths}
 
 
 @lru_cache(maxsize=1024)
@@ -105,6 +110,7 @@ def prefill_cost(arch: Architecture) -> PrefillCost:
     if tied:  # the output projection reuses the embedding table
         matmul += 2 * arch.n_embd * arch.n_vocab
     groups: dict[int | None, float] = {}
+    q_widths = _q_widths(arch)
     for i, kv in enumerate(arch.kv_layers[:first_mtp]):
         if kv.kind == "recurrent":
             continue
@@ -112,7 +118,7 @@ def prefill_cost(arch: Architecture) -> PrefillCost:
             rank = arch.mla.kv_lora_rank
             per = 2.0 * arch.n_head * (rank + arch.mla.qk_rope_head_dim) + 2 * arch.n_head * rank
         else:
-            q = _q_width(arch, i)
+            q = q_widths.get(i, arch.n_embd)
             v_share = kv.v_width / kv.k_width if kv.k_width else 1.0
             per = 2 * q + 2 * q * v_share
         window = kv.window if kv.kind == "sliding" else None

@@ -40,18 +40,19 @@ class Tensor:
     name: str
     shape: tuple[int, ...]
     layer: int | None = None
+    # Name without ``blk.N.`` and the ``.weight``/``.bias`` suffix: ``attn_v``. Worked
+    # out once, when the tensor is listed: the sizing rules ask for it at every turn.
+    role: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        base = self.name
+        if base.startswith("blk."):
+            base = base.split(".", 2)[2]
+        object.__setattr__(self, "role", base.rsplit(".", 1)[0])
 
     @property
     def n_elements(self) -> int:
         return prod(self.shape)
-
-    @property
-    def role(self) -> str:
-        """Name without ``blk.N.`` and the ``.weight``/``.bias`` suffix: ``attn_v``."""
-        base = self.name
-        if base.startswith("blk."):
-            base = base.split(".", 2)[2]
-        return base.rsplit(".", 1)[0]
 
     @property
     def is_bias(self) -> bool:
