@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
+from calculator import versions
 from calculator.engine import context
 from calculator.engine import hardware as hw
 from calculator.engine.architecture import parse_config
@@ -282,7 +283,35 @@ class HardwareSet:
 KIND_CLASS = {"gpu": "cuda", "apple": "metal", "apu": "apu", "cpu": "cpu_ddr"}
 
 
+# The hardware set and the preset builds on it, as last read for a version of the
+# MODELS data (``calculator.versions``: any saved profile or efficiency class bumps it,
+# and the version lives in the shared cache, so every process sees a change at once).
+# Read afresh whenever the version is unknown ("uncached": the cache is down).
+_HARDWARE: dict[str, tuple[HardwareSet, tuple[Build, ...]]] = {}
+_HARDWARE_LOCK = threading.Lock()
+
+
+def _hardware_now() -> tuple[HardwareSet, tuple[Build, ...]]:
+    version = versions.current(versions.MODELS)[0]
+    with _HARDWARE_LOCK:
+        known = _HARDWARE.get(version)
+    if known is not None:
+        return known
+    hardware = _read_hardware_set()
+    known = (hardware, _read_preset_builds(hardware))
+    if version != versions.UNCACHED:
+        with _HARDWARE_LOCK:
+            _HARDWARE.clear()
+            _HARDWARE[version] = known
+    return known
+
+
 def hardware_set() -> HardwareSet:
+    """Hardware profiles and efficiencies from the database (read once per data version)."""
+    return _hardware_now()[0]
+
+
+def _read_hardware_set() -> HardwareSet:
     rows = list(HardwareProfile.objects.listed())
     classes = {c.key: c for c in EfficiencyClass.objects.all()}
     extras = _profile_extras()
@@ -388,6 +417,11 @@ def build_from_request(spec: Any, hardware: HardwareSet) -> Build:
 
 def preset_builds(hardware: HardwareSet) -> tuple[Build, ...]:
     """The reviewed preset builds (``builds.json``), in file order."""
+    current, builds = _hardware_now()
+    return builds if hardware is current else _read_preset_builds(hardware)
+
+
+def _read_preset_builds(hardware: HardwareSet) -> tuple[Build, ...]:
     inv = inventory(hardware)
     return tuple(
         build_from_spec(

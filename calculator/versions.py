@@ -24,6 +24,7 @@ from django.db.models.signals import post_delete, post_save
 MODELS = "models"
 PRICES = "prices"
 NAMES = (MODELS, PRICES)
+UNCACHED = "uncached"  # the version when the cache cannot keep one (it is down)
 
 
 def _key(name: str) -> str:
@@ -39,7 +40,7 @@ def current(*names: str) -> tuple[str, ...]:
         value = found.get(key)
         if value is None:
             cache.add(key, uuid.uuid4().hex, None)
-            value = cache.get(key) or "uncached"
+            value = cache.get(key) or UNCACHED
         versions.append(str(value))
     return tuple(versions)
 

@@ -229,8 +229,8 @@ def test_a_price_change_invalidates_only_the_pages_that_show_prices(
         client.get("/hardware/")
     assert "Fresh 512GB kit" in client.get(kit_list).content.decode()
     # re-rendered: the page shows kit picks and build costs (and its GGUF files; the
-    # default-quant map is kept, as the models did not change)
-    with django_assert_num_queries(9):
+    # default-quant map and the hardware set are kept, as the models did not change)
+    with django_assert_num_queries(7):
         client.get(R1)
 
 

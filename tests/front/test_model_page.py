@@ -242,9 +242,10 @@ def test_model_page_links_to_the_methodology(client):
 
 
 def test_model_page_query_count_is_constant(client, django_assert_max_num_queries):
-    # model, hardware rows (2), kit picks (2: kits + prefetched offers), the model's GGUF
-    # files, the default-quant map of the response cache (rebuilt when the data changes),
-    # the build costs' price book (components and kits, each with its offers prefetched)
+    # model, hardware rows (2, read once per data version), kit picks (2: kits +
+    # prefetched offers), the model's GGUF files, the default-quant map of the response
+    # cache (rebuilt when the data changes), the build costs' price book (components
+    # and kits, each with its offers prefetched)
     with django_assert_max_num_queries(9):
         client.get(r1_url())
     with django_assert_max_num_queries(9):
