@@ -43,6 +43,7 @@ class ReusedClient(RedisCacheClient):
 
 class FailSoftRedisCache(RedisCache):
     _servers: list[str]  # set by RedisCache.__init__ (the stubs leave it out)
+    _cache: RedisCacheClient  # RedisCache's client (a cached property the stubs leave out)
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         options = params.setdefault("OPTIONS", {})
@@ -136,3 +137,22 @@ class FailSoftRedisCache(RedisCache):
         return self._call(
             missing, lambda: super(FailSoftRedisCache, self).incr(key, delta, version)
         )
+
+    def count(self, key: Any, timeout: int, version: int | None = None) -> int:
+        """Add one to a counter that expires ``timeout`` seconds after its first count,
+        in one round trip (INCR and EXPIRE NX pipelined: ``add`` then ``incr`` take
+        three); raises ``ValueError`` like ``incr`` when Redis cannot count."""
+        name = self.make_and_validate_key(key, version=version)
+
+        def missing() -> int:
+            raise ValueError(f"cache unavailable; key {key!r} not counted")
+
+        def call() -> int:
+            client = self._cache.get_client(name, write=True)
+            with client.pipeline(transaction=False) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, timeout, nx=True)
+                counted, _ = pipe.execute()
+            return int(counted)
+
+        return self._call(missing, call)

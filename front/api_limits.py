@@ -102,7 +102,11 @@ _last_warning = [0.0]
 
 
 def _shared_incr(key: str, timeout: int) -> int:
-    """Count in the shared cache; raises when it cannot (down, or the key vanished)."""
+    """Count in the shared cache; raises when it cannot (down, or the key vanished).
+    Redis (``config.cache``) counts in one round trip; any other cache in two."""
+    count = getattr(cache, "count", None)
+    if count is not None:
+        return int(count(key, timeout))
     cache.add(key, 0, timeout)
     return int(cache.incr(key))
 

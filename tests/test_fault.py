@@ -184,3 +184,15 @@ def test_fail_soft_cache_works_against_a_live_redis():
 def test_cache_is_back_to_normal_after_the_fault(db):
     cache.set("after", 1)
     assert cache.get("after") == 1
+
+
+def test_a_shared_counter_counts_and_expires_in_redis_and_says_when_it_cannot():
+    counter = FailSoftRedisCache(redis_url_for_tests(), {"KEY_PREFIX": f"t-{uuid.uuid4().hex}"})
+    try:
+        assert [counter.count("hits", 60) for _ in range(3)] == [1, 2, 3]
+        name = counter.make_and_validate_key("hits")
+        assert 0 < counter._cache.get_client(name).ttl(name) <= 60  # the window expires
+    finally:
+        counter.delete("hits")
+    with pytest.raises(ValueError, match="not counted"):
+        FailSoftRedisCache(DOWN, {}).count("hits", 60)
