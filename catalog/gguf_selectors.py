@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.db.models import QuerySet
+
 from calculator.engine import quant
 from calculator.engine.hardware import GB
 from calculator.engine.types import Architecture, EngineError
@@ -24,13 +26,17 @@ from calculator.models import LlmModel
 from catalog.models import GgufFile
 
 
-def model_files(model: LlmModel) -> list[GgufFile]:
-    return list(
+def _listed(model: LlmModel) -> QuerySet[GgufFile]:
+    """The model's listed files, repositories in their editors' order, largest first."""
+    return (
         GgufFile.objects.listed()
         .for_model(model.pk)
-        .select_related("repository")
         .order_by("repository__position", "repository__repo_id", "-total_bytes", "label")
     )
+
+
+def model_files(model: LlmModel) -> list[GgufFile]:
+    return list(_listed(model).select_related("repository"))
 
 
 def _selectable(files: list[GgufFile]) -> dict[str, GgufFile]:
@@ -47,10 +53,10 @@ def file_path(model: LlmModel, label: str, files: list[GgufFile] | None = None) 
     split file; the first repository in the editors' order), or "" when none is listed:
     what a command loads for a preset or release type the model's repositories publish."""
     label = quant.validate_label(label)
-    for gguf in model_files(model) if files is None else files:
-        if gguf.label == label:
-            return str(gguf.path)
-    return ""
+    if files is None:  # one row, not the model's whole listing
+        found = _listed(model).filter(label=label).values_list("path", flat=True).first()
+        return str(found or "")
+    return next((str(gguf.path) for gguf in files if gguf.label == label), "")
 
 
 def published_labels(model: LlmModel, files: list[GgufFile] | None = None) -> list[str]:

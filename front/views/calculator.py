@@ -150,15 +150,11 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         model, options, hardware, choice.weights, choice.notes,
         chosen=chosen, model_file=choice.model_file,
     )  # fmt: skip
-    labels = tuple(published_labels(model, files))
     context = {
         "model": model,
         "calc": calc,
-        "form": forms.display_form(options, labels),
         "state": forms.form_state(options),
-        "picker": forms.build_picker(picked, hardware),
         "problems": [*problems, *build_problems],
-        "quant_help": forms.QUANT_HELP_HTML,
         "lazy": lazy,
         # an update sends the fastest builds; the rest load on demand (region "builds")
         "speed": calc.builds.first(SPEED_ROWS_FIRST) if lazy else calc.builds,
@@ -169,8 +165,11 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     }
     head = seo.headline_from(model, calc.estimate)
     context["seo_title"] = seo.model_state_title(head)  # the tab follows the state
-    if lazy:
+    if lazy:  # the answer alone: the form stays in the visitor's page
         return _no_store_if(build_problems, render_region(request, page, context))
+    context["form"] = forms.display_form(options, tuple(published_labels(model, files)))
+    context["picker"] = forms.build_picker(picked, hardware)
+    context["quant_help"] = forms.QUANT_HELP_HTML
     context["files"] = files_table(model, arch, options, hardware, files)
     # Kit picks carry live prices: selected on every render (two queries).
     context["kits"] = kit_picks(calc.estimate, hardware)
