@@ -22,6 +22,7 @@ its tier's :data:`UNPUBLISHED_TYPES` entry, and the fit says so in ``caveats``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from calculator.engine.platform import (
     DEFAULT_RANKS,
@@ -119,9 +120,11 @@ def kits_to_fill(platform: Platform, count: int) -> int | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def kit_fit(platform: Platform, kit: KitSpec) -> KitFit:
     """Whether ``kit`` runs on ``platform`` with every channel filled alike, how many
-    kits that takes, and the speed the population runs at."""
+    kits that takes, and the speed the population runs at (memoised: a model page asks
+    it of every kit on every platform)."""
     if kit.ddr != platform.ddr:
         return _refuse(platform, kit, f"{platform.name} takes {platform.ddr}, not {kit.ddr}")
     types, published = accepted_types(platform)
