@@ -52,8 +52,45 @@ def current_for(request: Any, *names: str) -> tuple[str, ...]:
     known: dict[str, str] = request.__dict__.setdefault("_data_versions", {})
     missing = [name for name in names if name not in known]
     if missing:
-        known.update(zip(missing, current(*missing), strict=True))
+        read = current(*missing)
+        known.update(zip(missing, read, strict=True))
+        if UNCACHED not in read and tuple(missing) == names:
+            _SEEN[names] = read
     return tuple(known[name] for name in names)
+
+
+# The versions this process read last, per set of names: a response cache lookup guesses
+# them, keys its entry on the guess and reads the true versions in the same round trip
+# as the entry (:func:`read_with`); a wrong guess (the data changed) costs a second one.
+_SEEN: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def guess_for(request: Any, *names: str) -> tuple[str, ...] | None:
+    """The versions this process last read for ``names``, taken by the request as if read
+    (None when there are none yet: read them with :func:`current_for`). Confirm them
+    with :func:`read_with` before anything is served or stored under them."""
+    seen = _SEEN.get(names)
+    if seen is not None:
+        request.__dict__.setdefault("_data_versions", {}).update(zip(names, seen, strict=True))
+    return seen
+
+
+def forget_seen() -> None:
+    """Forget the versions this process read (after the cache was emptied under it)."""
+    _SEEN.clear()
+
+
+def read_with(request: Any, names: tuple[str, ...], key: str) -> tuple[tuple[str, ...], Any]:
+    """The current versions of ``names`` and the cached value of ``key`` ("" for none),
+    in one round trip; the request takes the versions read."""
+    keys = [_key(name) for name in names]
+    found = cache.get_many([*keys, key] if key else keys)
+    # A version not set yet, or the cache down: read (and set) them as usual.
+    now = tuple(str(found[k]) for k in keys) if all(k in found for k in keys) else current(*names)
+    request.__dict__.setdefault("_data_versions", {}).update(zip(names, now, strict=True))
+    if UNCACHED not in now:
+        _SEEN[names] = now
+    return now, found.get(key) if key else None
 
 
 def bump(name: str) -> None:

@@ -129,10 +129,8 @@ def store(key: str, response: HttpResponse) -> None:
     cache.set(key, (gzip.compress(response.content, 6), headers), TIMEOUT)
 
 
-def load(key: str, request: HttpRequest) -> HttpResponse | None:
-    hit = cache.get(key)
-    if hit is None:
-        return None
+def replay(hit: tuple[bytes, list[tuple[str, str]]], request: HttpRequest) -> HttpResponse:
+    """A stored entry as the response this client gets (gzipped when it accepts it)."""
     compressed, headers = hit
     zipped = _accepts_gzip(request)
     response = HttpResponse(compressed if zipped else gzip.decompress(compressed))
@@ -164,21 +162,39 @@ def cached_page(
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         name = f"{view.__module__}.{view.__qualname__}"
 
+        def canonical(
+            request: HttpRequest, raw: QueryDict, kwargs: dict[str, Any]
+        ) -> tuple[str, bool, str]:
+            """The canonical query, whether it may be cached, and its key ("" if not)."""
+            shown = defaults(request, kwargs) if defaults else option_table.DEFAULTS
+            query, cacheable = page.canonical_query(raw, shown)
+            return query, cacheable, response_key(request, name, page, query) if cacheable else ""
+
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
-            versions.current_for(request, *page.data)  # one round trip for the key and defaults
-            shown = defaults(request, kwargs) if defaults else option_table.DEFAULTS
-            query, cacheable = page.canonical_query(request.GET, shown)
+            raw = request.GET
+            # One round trip: the key is built on the versions this process saw last,
+            # and the true versions come back with the entry. A changed version (new
+            # data) means a new key: built again, and looked up again.
+            guess = versions.guess_for(request, *page.data)
+            if guess is None:
+                versions.current_for(request, *page.data)
+            query, cacheable, key = canonical(request, raw, kwargs)
+            if guess is not None:
+                now, hit = versions.read_with(request, page.data, key)
+                if now != guess:
+                    query, cacheable, key = canonical(request, raw, kwargs)
+                    hit = cache.get(key) if key else None
+            else:
+                hit = cache.get(key) if key else None
             request.GET = QueryDict(query)
             request.META["QUERY_STRING"] = query
             if not cacheable:
                 return view(request, *args, **kwargs)
-            key = response_key(request, name, page, query)
-            hit = load(key, request)
             if hit is not None:
-                return hit
+                return replay(hit, request)
             response = view(request, *args, **kwargs)
             store(key, response)
             return response

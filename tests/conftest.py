@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from calculator import services
+from calculator import services, versions
 from calculator.models import HardwareProfile, LlmModel
 from front.api_limits import local_counter
 from tests import services as test_services
@@ -40,8 +40,10 @@ def site_data(_site_data_once, db):
 
 @pytest.fixture(autouse=True)
 def _fresh_response_cache():
-    """Cached pages must not leak between tests (the local-memory cache outlives them)."""
+    """Cached pages must not leak between tests (the local-memory cache outlives them),
+    nor the data versions this process read from it."""
     cache.clear()
+    versions.forget_seen()
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,31 @@ def test_a_repeated_page_is_served_without_touching_the_database(client, django_
     assert "HX-Request" in again["Vary"]
 
 
+def test_a_hit_is_one_cache_round_trip_for_the_entry_and_the_data_versions(client, monkeypatch):
+    first = client.get(R1).content
+    client.get(R1)  # this process has now seen the data versions
+    calls, inside = [], []  # top-level calls (the local cache's get_many calls get)
+
+    def spy(method):
+        real = getattr(cache, method)
+
+        def call(*args, **kwargs):
+            if not inside:
+                calls.append(method)
+            inside.append(method)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        return call
+
+    for method in ("get", "get_many", "add", "set"):
+        monkeypatch.setattr(cache, method, spy(method))
+    assert client.get(R1).content == first
+    assert calls == ["get_many"]
+
+
 def test_htmx_partial_and_full_page_are_cached_apart(client):
     full = client.get(R1).content.decode()
     partial = client.get(R1, headers={"HX-Request": "true"}).content.decode()
