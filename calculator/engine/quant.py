@@ -569,6 +569,8 @@ class _Prepared:
     # Per (preset, imatrix): the type of each slot, and the breakdown.
     slot_types: dict[tuple[str, bool], tuple[str, ...]] = field(default_factory=dict)
     breakdowns: dict[tuple[str, bool], WeightsBreakdown] = field(default_factory=dict)
+    # The same, by the canonical (label, imatrix) a caller gave: a hit skips resolving it.
+    by_label: dict[tuple[str, bool | None], WeightsBreakdown] = field(default_factory=dict)
 
 
 _REST, _EXPERT, _TOKEN_EMBD_PART, _OUTPUT_PART = range(4)
@@ -935,11 +937,16 @@ class WeightsBreakdown:
 def weights_bytes(arch: Architecture, preset: str, imatrix: bool | None = None) -> WeightsBreakdown:
     """Size ``arch`` quantized with ``preset`` (cached per arch object and preset); any
     spelling :func:`canonical_quant` accepts, and MXFP4 for models released in it."""
-    name, use_imatrix = _resolve(arch, preset, imatrix)
     prep = _prepare(arch)
+    result = prep.by_label.get((preset, imatrix))
+    if result is not None:
+        return result
+    name, use_imatrix = _resolve(arch, preset, imatrix)
     result = prep.breakdowns.get((name, use_imatrix))
     if result is None:
         result = prep.breakdowns[name, use_imatrix] = _breakdown(arch, prep, name, use_imatrix)
+    if preset == name or preset in RELEASE_TYPES:  # canonical spellings only: bounded
+        prep.by_label[preset, imatrix] = result
     return result
 
 
