@@ -2,16 +2,21 @@
 
 import gzip
 import random
+import uuid
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.db import connection
 from django.template import engines
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calculator import versions
 from calculator.models import LlmModel
 from catalog.models import SyncRun
+from config.cache import FailSoftRedisCache
 from tests.catalog.factories import MemoryKitFactory, RetailerFactory, fresh_offer
+from tests.services import redis_url_for_tests
 
 R1 = "/models/deepseek-r1/"
 
@@ -298,3 +303,39 @@ def test_a_build_the_engine_refuses_is_shown_but_never_stored(client):
         html = client.get(R1 + "?" + query).content.decode()
         assert 'class="problems"' in html
     assert _entries() == before
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The response cache and the data versions in a real Redis (the suite's default
+    cache is the local one), under a prefix of this test's own, deleted afterwards
+    (``clear`` would flush the whole database, which other tests share)."""
+    prefix = f"test-caching-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.FailSoftRedisCache",
+            "LOCATION": redis_url_for_tests(),
+            "KEY_PREFIX": prefix,
+        }
+    }
+    versions.forget_seen()
+    yield
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+    versions.forget_seen()
+
+
+def test_in_redis_a_hit_is_one_lookup_and_a_data_change_is_seen_at_once(client, redis_cache):
+    assert isinstance(caches["default"], FailSoftRedisCache)
+    first = client.get(R1).content
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(R1).content == first  # served from Redis
+    assert len(queries) == 0
+    LlmModel.objects.get(slug="deepseek-r1").save()  # a new "models" version
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(R1).status_code == 200  # this process guessed the old one
+    assert len(queries) > 0  # re-keyed on the new version: rendered, not the old entry
+    with CaptureQueriesContext(connection) as queries:
+        client.get(R1)
+    assert len(queries) == 0
