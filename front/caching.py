@@ -37,7 +37,7 @@ import gzip
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 
 from django.core.cache import cache
@@ -51,6 +51,7 @@ from front.htmx import HTMX_TARGETS, is_partial
 TIMEOUT = 300
 SKIP_HEADERS = {"set-cookie", "content-length"}
 MAX_PARAM = 200  # characters of a filter value kept (longer values are cut)
+MEMO_QUERY = 1_000  # characters: a longer query string is parsed every time, not memoised
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,21 @@ class PageKey:
         for name, value in items:
             encoded.appendlist(name, value)
         return encoded.urlencode(), cacheable
+
+
+@lru_cache(maxsize=4_096)
+def _canonical_query(page: PageKey, raw: str, defaults: Any) -> tuple[str, bool]:
+    return page.canonical_query(QueryDict(raw), defaults)
+
+
+def canonical_query_of(page: PageKey, request: HttpRequest, defaults: Any) -> tuple[str, bool]:
+    """``page.canonical_query`` of the request's query string, memoised (a pure function
+    of the page, the string and the defaults; the memo is bounded, and a query string
+    too long to be anybody's link is parsed every time instead of kept)."""
+    raw = request.META.get("QUERY_STRING", "")
+    if len(raw) > MEMO_QUERY:
+        return page.canonical_query(request.GET, defaults)
+    return _canonical_query(page, raw, defaults)
 
 
 def htmx_mode(request: HttpRequest) -> str:
@@ -162,41 +178,37 @@ def cached_page(
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         name = f"{view.__module__}.{view.__qualname__}"
 
-        def canonical(
-            request: HttpRequest, raw: QueryDict, kwargs: dict[str, Any]
-        ) -> tuple[str, bool, str]:
+        def canonical(request: HttpRequest, kwargs: dict[str, Any]) -> tuple[str, bool, str]:
             """The canonical query, whether it may be cached, and its key ("" if not)."""
             shown = defaults(request, kwargs) if defaults else option_table.DEFAULTS
-            query, cacheable = page.canonical_query(raw, shown)
+            query, cacheable = canonical_query_of(page, request, shown)
             return query, cacheable, response_key(request, name, page, query) if cacheable else ""
 
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
-            raw = request.GET
             # One round trip: the key is built on the versions this process saw last,
             # and the true versions come back with the entry. A changed version (new
             # data) means a new key: built again, and looked up again.
             guess = versions.guess_for(request, *page.data)
             if guess is None:
                 versions.current_for(request, *page.data)
-            query, cacheable, key = canonical(request, raw, kwargs)
+            query, cacheable, key = canonical(request, kwargs)
             if guess is not None:
                 now, hit = versions.read_with(request, page.data, key)
                 if now != guess:
-                    query, cacheable, key = canonical(request, raw, kwargs)
+                    query, cacheable, key = canonical(request, kwargs)
                     hit = cache.get(key) if key else None
             else:
                 hit = cache.get(key) if key else None
+            if hit is not None:  # only a cacheable query has a key to hit
+                return replay(hit, request)
             request.GET = QueryDict(query)
             request.META["QUERY_STRING"] = query
-            if not cacheable:
-                return view(request, *args, **kwargs)
-            if hit is not None:
-                return replay(hit, request)
             response = view(request, *args, **kwargs)
-            store(key, response)
+            if cacheable:
+                store(key, response)
             return response
 
         wrapper.page_key = page  # type: ignore[attr-defined]  # mypy: no attributes on functions

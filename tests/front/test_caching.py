@@ -11,10 +11,13 @@ from django.template import engines
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from calculator import options as option_table
 from calculator import versions
+from calculator.engine.estimate import Options
 from calculator.models import LlmModel
 from catalog.models import SyncRun
 from config.cache import FailSoftRedisCache
+from front import caching
 from tests.catalog.factories import MemoryKitFactory, RetailerFactory, fresh_offer
 from tests.services import redis_url_for_tests
 
@@ -175,6 +178,26 @@ def test_an_explicit_default_is_the_default_page(client, django_assert_num_queri
     first = client.get(R1).content
     with django_assert_num_queries(0):
         assert client.get(R1, {"quant": "Q4_K_M", "context": "8192"}).content == first
+
+
+def test_the_parsed_query_memo_keys_on_the_page_defaults_too(rf):
+    """One query string, two models: the quant is dropped where it is the model's own
+    default and kept where it is not, though the parse is memoised."""
+    page = caching.PageKey(options=option_table.NAMES)
+    request = rf.get(R1, {"quant": "q4_k_m"})
+    assert caching.canonical_query_of(page, request, Options(quant="Q4_K_M")) == ("", True)
+    mxfp4 = Options(quant="MXFP4_MOE")
+    assert caching.canonical_query_of(page, request, mxfp4) == ("quant=Q4_K_M", True)
+
+
+def test_junk_query_strings_never_grow_the_parsed_query_memo_past_its_bound(rf):
+    page = caching.PageKey(options=option_table.NAMES)
+    bound = caching._canonical_query.cache_info().maxsize
+    for i in range(bound + 50):
+        caching.canonical_query_of(page, rf.get(R1, {"utm_source": i}), option_table.DEFAULTS)
+    long = rf.get(R1, {"quant": "Q8_0", "utm_source": "x" * caching.MEMO_QUERY})
+    assert caching.canonical_query_of(page, long, option_table.DEFAULTS) == ("quant=Q8_0", True)
+    assert caching._canonical_query.cache_info().currsize <= bound
 
 
 def test_two_thousand_junk_requests_add_no_cache_entries(client):
