@@ -59,12 +59,15 @@ OFFLOAD_HELD_OUT_XFAIL = (
     "5 of the 6 EPYC 9355 VM + RTX 3090 rows run 1.5-1.8x slower than predicted although "
     "the same VM's CPU-only run is predicted within 3%, so the loss is in that VM's GPU-CPU "
     "hand-offs, not in CPU efficiency; one box cannot calibrate a hand-off cost, and its depth "
-    "rows carry May-2025 CUDA builds' quantized-KV attention slowdown. A further search of "
-    "public llama.cpp and ik_llama.cpp issues and pull requests (November 2026) found no other "
-    "mainline run that can be held out: the reports give a RAM total but no DIMMs, run on GPUs "
-    "without a profile (RTX 3090 Ti, 4080, 5060 Ti, 5070), load unsloth dynamic (UD) files or "
-    "models outside the catalog, or rest on a RAM size the author gave earlier that is smaller "
-    "than the file the run loaded"
+    "rows carry May-2025 CUDA builds' quantized-KV attention slowdown. Two searches of "
+    "public llama.cpp and ik_llama.cpp issues, pull requests and discussions (November 2026) "
+    "found no other mainline run that can be held out: the reports give a RAM total but no "
+    "DIMMs, run on GPUs without a profile (RTX 3060, 3070, 3090 Ti, 4070, 4080, 5060 Ti, 5070), "
+    "load unsloth dynamic (UD) or ik_llama.cpp-only files or models outside the catalog, keep "
+    "every expert in VRAM, or rest on a RAM size the author gave earlier that is smaller than "
+    "the file the run loaded. The hybrid runs found from a Ryzen 9 9950X (2 x 48 GB "
+    "DDR5-6400) + RTX 3090 Ti desktop are ik_llama.cpp runs of ik-only quants, and its "
+    "mainline runs found are fully on the GPU or on the CPU alone"
 )
 
 
