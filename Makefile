@@ -7,8 +7,11 @@ DEV    := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 # What pytest runs (default: the whole suite), e.g. PYTEST_ARGS="tests/catalog -x".
 PYTEST_ARGS ?=
-# Test processes (pytest-xdist): one per core; PYTEST_WORKERS=0 runs in one process.
+# Test processes (pytest-xdist): one per core; PYTEST_WORKERS=0 runs in one process. An idle
+# process takes tests queued for another (worksteal): the few long ones (axe, make run,
+# the Celery worker) do not pile up on one process at the end.
 PYTEST_WORKERS ?= 2
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist worksteal
 # Tests get Redis (and PostgreSQL) from here: the configured server when it answers,
 # else a throwaway one on a free port, stopped afterwards (tests/services.py).
 WITH_SERVICES := $(BIN)/python -m tests.services
@@ -44,11 +47,11 @@ load-data: install
 
 ## Run the whole suite (SQLite) with a real Redis; browser tests drive Debian's Chromium
 test: install browser
-	$(WITH_SERVICES) -- $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(WITH_SERVICES) -- $(BIN)/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL at PG_URL (a throwaway cluster when none answers)
 test-postgres: install browser
-	DATABASE_URL=$(PG_URL) $(WITH_SERVICES) --postgres -- $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(WITH_SERVICES) --postgres -- $(BIN)/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 ## Debian's Chromium for the Playwright tests (never a downloaded browser)
 browser:

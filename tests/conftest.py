@@ -38,6 +38,21 @@ def site_data(_site_data_once, db):
         _load_catalog()
 
 
+@pytest.fixture
+def catalog(site_data):
+    """Every model and hardware profile from the reviewed data files (``site_data``)."""
+
+
+@pytest.fixture
+def hardware(site_data):
+    return services.hardware_set()
+
+
+@pytest.fixture
+def r1(site_data):
+    return services.find_model("deepseek-r1")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_response_cache():
     """Cached pages must not leak between tests (the local-memory cache outlives them),

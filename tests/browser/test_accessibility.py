@@ -8,7 +8,10 @@ from axe_playwright_python.sync_playwright import Axe
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.pages import R1, public_pages
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 BLOCKING = {"serious", "critical"}
 

@@ -8,7 +8,10 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 R1 = "/models/deepseek-r1/"
 ANNOUNCER = "#announcer"

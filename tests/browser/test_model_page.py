@@ -7,7 +7,10 @@ from calculator import services
 from calculator.engine.estimate import Options
 from calculator.engine.verdict import build_verdict
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 R1 = "/models/deepseek-r1/"
 RAM = "[data-testid=ram]"

@@ -19,11 +19,6 @@ from .factories import ComponentFactory, MemoryKitFactory, RetailerFactory, fres
 GENOA = "sp5-epyc-9004-1p"
 
 
-@pytest.fixture
-def hardware(site_data):
-    return services.hardware_set()
-
-
 def preset(slug, hardware):
     return services.preset_build(slug, hardware)
 

@@ -5,7 +5,6 @@ prices dated, and tokens/s per $1,000 — from the same placements as the speed 
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,11 +13,6 @@ from catalog.models import Component, Retailer
 from front.presenters.costs import COST_BAR_TOKENS_PER_S, cost_answer
 from front.presenters.files import model_defaults
 from tests.catalog.factories import ComponentFactory, RetailerFactory, fresh_offer
-
-
-@pytest.fixture
-def hardware(site_data):
-    return services.hardware_set()
 
 
 def mac(memory_gb, price, **offer):
