@@ -41,9 +41,13 @@ faq_urls = [
     path("models/<str:slug>/og.png", faq.model_og_png, name="model-og-png"),
 ]
 
+# The order is the order of the lookup: the API and the calculator's pages (the most
+# requested paths) first. No two patterns match one path, so the order changes nothing else.
 urlpatterns = [
-    path("kits/", include((kit_urls, "catalog"))),
     path("api/v1/", api.urls),
+    path("", include((calculator_urls, "calculator"))),
+    path("", include((faq_urls, "faq"))),
+    path("kits/", include((kit_urls, "catalog"))),
     path(
         "sitemap.xml",
         safe_only(cache_control(public=True, max_age=3600)(sitemap)),
@@ -55,6 +59,4 @@ urlpatterns = [
     path("favicon.svg", icons.favicon_svg, name="favicon-svg"),
     path("favicon.ico", icons.favicon_ico, name="favicon-ico"),
     path("apple-touch-icon.png", icons.apple_touch_icon, name="apple-touch-icon"),
-    path("", include((faq_urls, "faq"))),
-    path("", include((calculator_urls, "calculator"))),
 ]
