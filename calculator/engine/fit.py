@@ -147,6 +147,13 @@ def _choose(arch: Architecture, picks: list[QuantPick]) -> QuantPick | None:
     )
 
 
+@lru_cache(maxsize=4096)
+def _with_quant(options: Options, quant: str) -> Options:
+    """``options`` for another quant (memoised: a search asks it of every candidate, for
+    the same few options)."""
+    return replace(options, quant=quant)
+
+
 def _pick_all(
     arch: Architecture,
     options: Options,
@@ -155,7 +162,7 @@ def _pick_all(
 ) -> QuantPick | None:
     picks = []
     for name in candidates(arch, allow_float):
-        fit, total, placement = judge(replace(options, quant=name))
+        fit, total, placement = judge(_with_quant(options, name))
         pick = QuantPick(name, _bpw(arch, name), fit, total, placement)
         picks.append(pick)
         if pick.fit == FIT_CLASSES[0] and not pick.quality_loss and name not in LEGACY:

@@ -38,7 +38,7 @@ from calculator.engine.footprint import Footprint
 from calculator.engine.hardware import FIT_MARGIN_BYTES, GB, HardwareProfile
 from calculator.engine.kv_cache import DEFAULT_UBATCH
 from calculator.engine.options import Options
-from calculator.engine.pools import Fit, FitClass, Pool, classify, host_pool, vram_pool
+from calculator.engine.pools import Fit, FitClass, Pool, classify, fit_class, host_pool, vram_pool
 from calculator.engine.prefill import PP_TOKENS, MoeWeights, prompt_seconds
 
 PlacementMode = Literal[
@@ -326,22 +326,28 @@ def _pools(build: Build, lay: _Layout, shares: list[float], fp: Footprint) -> li
     return pools
 
 
-def _plan(build: Build, fp: Footprint) -> tuple[list[float], _Layout, Fit]:
-    """Where the bytes go (each GPU's share, the layout) and the fit that gives."""
+def _layout(build: Build, fp: Footprint) -> tuple[list[float], _Layout]:
+    """Where the bytes go: each GPU's share, and the layout."""
     shares, room = _shares(build.devices, fp.compute_bytes)
     lay = _gpu_layout(fp, room) if build.gpus else None
     lay = lay or _host_layout(build, fp)
     if lay.mode == "gpu" and build.gpu_count > 1:
         lay = _Layout("multi_gpu", lay.gpu_resident, lay.gpu_read, 0, 0.0, 0.0,
                       lay.gpu_layers, 0, f"layer split over {build.gpu_count} GPUs")  # fmt: skip
-    fit = classify(_pools(build, lay, shares, fp), offload=lay.mode in _OFFLOAD)
-    return shares, lay, fit
+    return shares, lay
+
+
+def _plan(build: Build, fp: Footprint) -> tuple[list[float], _Layout, Fit]:
+    """Where the bytes go and the fit that gives."""
+    shares, lay = _layout(build, fp)
+    return shares, lay, classify(_pools(build, lay, shares, fp), offload=lay.mode in _OFFLOAD)
 
 
 def fit_on(build: Build, fp: Footprint) -> FitClass:
-    """``place(build, fp, …).fit`` without working out the speeds: what a search over
-    quants asks of every candidate before it places the one it picks."""
-    return _plan(build, fp)[2].fit
+    """``place(build, fp, …).fit`` without working out the speeds or the fit's note:
+    what a search over quants asks of every candidate before it places the one it picks."""
+    shares, lay = _layout(build, fp)
+    return fit_class(_pools(build, lay, shares, fp), offload=lay.mode in _OFFLOAD)
 
 
 def place(build: Build, fp: Footprint, options: Options, tuning: Tuning | None = None) -> Placement:

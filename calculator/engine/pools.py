@@ -120,6 +120,15 @@ def _gb(n: int) -> str:
     return f"{n / GB:,.1f} GB"
 
 
+def fit_class(pools: Sequence[Pool], *, offload: bool) -> FitClass:
+    """The class alone of :func:`classify` (what a quant search asks of each candidate)."""
+    if not all(p.runs for p in pools):
+        return "none"
+    if offload:
+        return "offload"
+    return "comfortable" if all(p.comfortable for p in pools) else "tight"
+
+
 def classify(pools: Sequence[Pool], *, offload: bool) -> Fit:
     """Comfortable, tight, offload or none, for a plan that fills ``pools``.
 
@@ -127,15 +136,13 @@ def classify(pools: Sequence[Pool], *, offload: bool) -> Fit:
     that computes it (routed experts or layers in system RAM beside the GPUs).
     """
     pools = tuple(pools)
-    short = [p for p in pools if not p.runs]
-    if short:
-        what = "; ".join(f"{p.name} is {_gb(p.short_bytes)} short" for p in short)
+    fit = fit_class(pools, offload=offload)
+    if fit == "none":
+        what = "; ".join(f"{p.name} is {_gb(p.short_bytes)} short" for p in pools if not p.runs)
         return Fit("none", pools, f"does not fit: {what}")
-    if offload:
-        return Fit("offload", pools, "")
+    if fit != "tight":
+        return Fit(fit, pools, "")
     tight = [p for p in pools if not p.comfortable]
-    if not tight:
-        return Fit("comfortable", pools, "")
     tips = [p.tip for p in tight if p.used_bytes > p.limit_bytes]
     left = "; ".join(f"{_gb(p.left_bytes)} of {p.name} left" for p in tight)
     note = f"tight: {left}" + (f"; {tips[0]}" if tips and tips[0] else "")
