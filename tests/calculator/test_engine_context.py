@@ -49,7 +49,7 @@ def test_rope_scaling_in_the_config_is_baked_into_the_gguf_so_needs_no_flag():
         {**QWEN3_CARD, "factor": 0.5},
         {**QWEN3_CARD, "extended": 10**9},
         {**QWEN3_CARD, "extended": 1000},
-        {**QWEN3_CARD, "source": "research notes"},
+        {**QWEN3_CARD, "source": "internal notes"},
         "131072",
     ],
 )
