@@ -207,7 +207,7 @@ def _best_quant_on(
     pick = _pick_all(arch, options, judge, allow_float)
     if pick is None:
         return None
-    chosen = replace(options, quant=pick.quant)
+    chosen = _with_quant(options, pick.quant)
     return replace(pick, placement=place(build, footprint(arch, chosen)[2], chosen, tuning))
 
 
