@@ -3,8 +3,9 @@
     python bench/cold_pages.py [--repeat 5]
 
 Runs in the environment ``bench/run.py`` builds (its database and production settings),
-with its own local-memory response cache. Every page is requested once first, so
-templates are compiled and model rows parsed as in a running server; then, for each
+with its own local-memory response cache. The process is prepared as a web worker is
+(``front.warmup.prepare_process``: the catalog loaded, the templates compiled, the heap
+frozen) and every page is requested once first, as in a running server; then, for each
 measured request, the whole-response cache is emptied and the engine's memos are
 cleared (every ``lru_cache`` in ``calculator.engine``), so the page is rendered and
 every figure on it computed from scratch: COLD. Model pages get a context length
@@ -43,6 +44,7 @@ from django.core.cache import cache  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from catalog.models import MemoryKit  # noqa: E402
+from front.warmup import prepare_process  # noqa: E402
 
 AIM_MS = 150.0
 R1 = "/models/deepseek-r1/"
@@ -86,6 +88,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    prepare_process()  # as config/wsgi.py does in each web worker
     client = Client()
     contexts = iter(range(7_001, 200_000, 997))
     rows = []
