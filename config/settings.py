@@ -55,6 +55,9 @@ MIDDLEWARE = [
     "front.middleware.RejectControlCharacters",
     "django.middleware.security.SecurityMiddleware",
     "config.deadline.RequestDeadlineMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Pages' whole-response cache (front/caching.py): a hit skips everything below.
+    "front.caching.ResponseCacheMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,7 +66,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -17,6 +17,11 @@ So the key is built only from what a page can show:
   the "models" data; pages with prices also key on "prices", so a price sync
   invalidates only them.
 
+Where: a page is looked up and stored by :class:`ResponseCacheMiddleware`, early in the
+middleware, so a hit skips the rest of it (CSP, sessions, CSRF, auth…) and replays the
+headers they had added; an API operation (behind django-ninja's view) by the view's
+own wrapper, :func:`cached_page`, which also says what each view's key is made of.
+
 Every other query parameter (``utm_*``, ``fbclid``, ``gclid``, anything the page does
 not read) is dropped, not redirected: campaign links land in one hop, and the page's
 ``<link rel="canonical">`` already names the clean URL. The view is called with the
@@ -42,6 +47,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import Resolver404, get_resolver
 from django.utils.cache import patch_vary_headers
 
 from calculator import options as option_table
@@ -152,9 +158,59 @@ def replay(hit: tuple[bytes, list[tuple[str, str]]], request: HttpRequest) -> Ht
     response = HttpResponse(compressed if zipped else gzip.decompress(compressed))
     for name, value in headers:
         response[name] = value
+    response["Content-Length"] = str(len(response.content))
     if zipped:
         response["Content-Encoding"] = "gzip"
     return response
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A request's canonical query, its key ("" when it may not be cached) and the entry
+    found under it (None on a miss)."""
+
+    query: str
+    key: str
+    hit: Any = None
+
+
+@dataclass(frozen=True)
+class CachedView:
+    """What the response cache knows of one view: its name (part of every key), what its
+    responses depend on, and how to find its defaults."""
+
+    name: str
+    page: PageKey
+    defaults: Callable[[HttpRequest, dict[str, Any]], Any] | None = None
+
+    def _canonical(self, request: HttpRequest, kwargs: dict[str, Any]) -> tuple[str, str]:
+        shown = self.defaults(request, kwargs) if self.defaults else option_table.DEFAULTS
+        query, cacheable = canonical_query_of(self.page, request, shown)
+        return query, response_key(request, self.name, self.page, query) if cacheable else ""
+
+    def lookup(self, request: HttpRequest, kwargs: dict[str, Any]) -> Lookup:
+        """The request's key and entry, in one round trip: the key is built on the data
+        versions this process saw last, and the true versions come back with the entry.
+        A changed version (new data) means a new key: built again, and looked up again."""
+        page = self.page
+        guess = versions.guess_for(request, *page.data)
+        if guess is None:
+            versions.current_for(request, *page.data)
+        query, key = self._canonical(request, kwargs)
+        if guess is not None:
+            now, hit = versions.read_with(request, page.data, key)
+            if now != guess:
+                query, key = self._canonical(request, kwargs)
+                hit = cache.get(key) if key else None
+        else:
+            hit = cache.get(key) if key else None
+        return Lookup(query, key, hit)
+
+
+def _render_fresh(request: HttpRequest, looked: Lookup) -> None:
+    """The view sees only the canonical query the key was built from."""
+    request.GET = QueryDict(looked.query)
+    request.META["QUERY_STRING"] = looked.query
 
 
 def cached_page(
@@ -172,46 +228,71 @@ def cached_page(
     options the page shows when none are given, from the request and the view's URL
     arguments (a model page: the model's default quant); ``build``: it reads the build
     fields too. The view sees only those parameters, canonically written.
+
+    A page's URL resolves to the view, so :class:`ResponseCacheMiddleware` looks it up
+    and stores it, around most of the middleware; the API's operations sit behind
+    django-ninja's one view per path, so for them this wrapper does.
     """
     page = PageKey(tuple(options), tuple(params), tuple(data), build)
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        name = f"{view.__module__}.{view.__qualname__}"
-
-        def canonical(request: HttpRequest, kwargs: dict[str, Any]) -> tuple[str, bool, str]:
-            """The canonical query, whether it may be cached, and its key ("" if not)."""
-            shown = defaults(request, kwargs) if defaults else option_table.DEFAULTS
-            query, cacheable = canonical_query_of(page, request, shown)
-            return query, cacheable, response_key(request, name, page, query) if cacheable else ""
+        cached = CachedView(f"{view.__module__}.{view.__qualname__}", page, defaults)
 
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
-            # One round trip: the key is built on the versions this process saw last,
-            # and the true versions come back with the entry. A changed version (new
-            # data) means a new key: built again, and looked up again.
-            guess = versions.guess_for(request, *page.data)
-            if guess is None:
-                versions.current_for(request, *page.data)
-            query, cacheable, key = canonical(request, kwargs)
-            if guess is not None:
-                now, hit = versions.read_with(request, page.data, key)
-                if now != guess:
-                    query, cacheable, key = canonical(request, kwargs)
-                    hit = cache.get(key) if key else None
-            else:
-                hit = cache.get(key) if key else None
-            if hit is not None:  # only a cacheable query has a key to hit
-                return replay(hit, request)
-            request.GET = QueryDict(query)
-            request.META["QUERY_STRING"] = query
+            if getattr(request, "_response_cache", None) is cached:  # the middleware's
+                return view(request, *args, **kwargs)
+            looked = cached.lookup(request, kwargs)
+            if looked.hit is not None:
+                return replay(looked.hit, request)
+            _render_fresh(request, looked)
             response = view(request, *args, **kwargs)
-            if cacheable:
-                store(key, response)
+            if looked.key:
+                store(looked.key, response)
             return response
 
-        wrapper.page_key = page  # type: ignore[attr-defined]  # mypy: no attributes on functions
+        # Decorators over this one (functools.wraps) carry it up to what the URL resolves to.
+        wrapper.response_cache = cached  # type: ignore[attr-defined]  # mypy: no attributes on functions
         return wrapper
 
     return decorator
+
+
+class ResponseCacheMiddleware:
+    """The response cache for pages, early in ``MIDDLEWARE``: a hit is answered before the
+    middleware after it runs (CSP, WhiteNoise, sessions, CSRF, auth, messages…), with the
+    headers they had added to the response it replays; a miss goes on through them and
+    their response is stored. Only a URL whose view is a :func:`cached_page` is touched;
+    the middleware before this one (the security headers and HTTPS redirect, the request
+    deadline, htmx's request details) runs for every request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        found = _cached_view(request)
+        if found is None:
+            return self.get_response(request)
+        cached, kwargs = found
+        looked = cached.lookup(request, kwargs)
+        if looked.hit is not None:
+            return replay(looked.hit, request)
+        _render_fresh(request, looked)
+        request._response_cache = cached  # type: ignore[attr-defined]  # the view's wrapper skips its own
+        response = self.get_response(request)
+        if looked.key:
+            store(looked.key, response)
+        return response
+
+
+def _cached_view(request: HttpRequest) -> tuple[CachedView, dict[str, Any]] | None:
+    if request.method not in ("GET", "HEAD"):
+        return None
+    try:
+        match = get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
+    except Resolver404:
+        return None
+    cached = getattr(match.func, "response_cache", None)
+    return (cached, match.kwargs) if isinstance(cached, CachedView) else None

@@ -62,6 +62,34 @@ def test_a_hit_is_one_cache_round_trip_for_the_entry_and_the_data_versions(clien
     assert calls == ["get_many"]
 
 
+def test_a_hit_replays_every_header_the_page_was_rendered_with(client):
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "result"}):
+        fresh = client.get(R1, headers={"Accept-Encoding": "gzip", **headers})
+        hit = client.get(R1, headers={"Accept-Encoding": "gzip", **headers})
+        # Django's gzip pads each fresh body at random (BREACH); the stored one is plain.
+        assert {**hit.headers, "Content-Length": ""} == {**fresh.headers, "Content-Length": ""}
+        assert gzip.decompress(hit.content) == gzip.decompress(fresh.content)
+        assert int(hit["Content-Length"]) == len(hit.content)
+        assert hit["Content-Security-Policy"] and hit["X-Frame-Options"] == "DENY"
+
+
+def test_a_page_hit_is_answered_before_the_sessions_and_auth_middleware(client):
+    fresh = client.get(R1)
+    hit = client.get(R1)
+    assert hasattr(fresh.wsgi_request, "session") and hasattr(fresh.wsgi_request, "user")
+    assert not hasattr(hit.wsgi_request, "session") and not hasattr(hit.wsgi_request, "user")
+
+
+def test_a_page_rendered_fresh_is_stored_once(client, monkeypatch):
+    stored = []
+    real = cache.set
+    monkeypatch.setattr(
+        cache, "set", lambda key, *a, **kw: stored.append(key) or real(key, *a, **kw)
+    )
+    client.get(R1 + "?context=5000")
+    assert len([key for key in stored if key.startswith("resp:")]) == 1
+
+
 def test_htmx_partial_and_full_page_are_cached_apart(client):
     full = client.get(R1).content.decode()
     partial = client.get(R1, headers={"HX-Request": "true"}).content.decode()
