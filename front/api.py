@@ -38,7 +38,7 @@ from catalog import gguf_selectors
 from catalog.gguf_selectors import PublishedWeights
 from config import deadline
 from front import search
-from front.api_limits import error_response, guard, layer_count_over_limit
+from front.api_limits import error_response, guard, layer_count_over_limit, rate_limit
 from front.caching import cached_page
 from front.payloads import estimate_payload, file_payload, model_payload
 from front.presenters.files import choose_quant, defaults_for_api, model_defaults
@@ -361,13 +361,13 @@ ESTIMATE_PARAMS = tuple(
 
 
 @api.get("/models", response=list[ModelOut], summary="Every model in the catalog")
-@decorate_view(cached_page())
+@decorate_view(cached_page(route="api:list_models"))
 def list_models(request: HttpRequest) -> list[dict[str, Any]]:
     return [model_payload(m, services.architecture_of(m)) for m in LlmModel.objects.published()]
 
 
 @api.get("/models/{slug}", response=ModelDetailOut, summary="One model with its quant ladder")
-@decorate_view(cached_page())
+@decorate_view(cached_page(route="api:get_model"))
 def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
     model = services.find_model(slug)
     if model is None:
@@ -395,9 +395,13 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
 @api.get("/estimate", response=EstimateOut, summary="Estimate for a catalog model")
 @decorate_view(
     cached_page(
-        options=option_table.NAMES, params=ESTIMATE_PARAMS, defaults=defaults_for_api, build=True
-    ),
-    guard("API_RATE_GET"),
+        options=option_table.NAMES,
+        params=ESTIMATE_PARAMS,
+        defaults=defaults_for_api,
+        build=True,
+        limit=rate_limit("API_RATE_GET"),  # counted on a cache hit too
+        route="api:get_estimate",
+    )
 )
 def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str, Any]:
     option_table.parse_strict(params.model_dump())  # bad syntax: 400 before the lookup

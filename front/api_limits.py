@@ -140,6 +140,16 @@ def too_many(request: HttpRequest, rate_setting: str) -> HttpResponse | None:
     return response
 
 
+def rate_limit(rate_setting: str) -> Callable[[HttpRequest], HttpResponse | None]:
+    """:func:`too_many` for one rate setting: what a cached operation asks before its
+    lookup (``front.caching.cached_page``'s ``limit``), so a hit counts as well."""
+
+    def limit(request: HttpRequest) -> HttpResponse | None:
+        return too_many(request, rate_setting)
+
+    return limit
+
+
 # --- body size and shape ------------------------------------------------------------------
 
 

@@ -46,12 +46,14 @@ from functools import lru_cache, wraps
 from typing import Any
 
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, get_resolver
 from django.utils.cache import patch_vary_headers
 
 from calculator import options as option_table
 from calculator import versions
+from config import deadline
 from front.htmx import HTMX_TARGETS, is_partial
 
 TIMEOUT = 300
@@ -182,6 +184,12 @@ class CachedView:
     name: str
     page: PageKey
     defaults: Callable[[HttpRequest, dict[str, Any]], Any] | None = None
+    # Asked before the lookup, hit or miss: a response that refuses the request (the
+    # API's rate limit), or None.
+    limit: Callable[[HttpRequest], HttpResponse | None] | None = None
+
+    def refusal(self, request: HttpRequest) -> HttpResponse | None:
+        return self.limit(request) if self.limit else None
 
     def _canonical(self, request: HttpRequest, kwargs: dict[str, Any]) -> tuple[str, str]:
         shown = self.defaults(request, kwargs) if self.defaults else option_table.DEFAULTS
@@ -213,6 +221,11 @@ def _render_fresh(request: HttpRequest, looked: Lookup) -> None:
     request.META["QUERY_STRING"] = looked.query
 
 
+# Cached views that URL resolution cannot see, by URL name: django-ninja answers each API
+# path from one view of its own, which dispatches to the operations.
+_ROUTES: dict[str, CachedView] = {}
+
+
 def cached_page(
     *,
     options: Iterable[str] = (),
@@ -220,6 +233,8 @@ def cached_page(
     data: Iterable[str] = (versions.MODELS,),
     defaults: Callable[[HttpRequest, dict[str, Any]], Any] | None = None,
     build: bool = False,
+    limit: Callable[[HttpRequest], HttpResponse | None] | None = None,
+    route: str = "",
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Serve a GET view's 200 responses from the shared cache under its canonical key.
 
@@ -227,16 +242,22 @@ def cached_page(
     query parameters; ``data``: the ``calculator.versions`` it shows; ``defaults``: the
     options the page shows when none are given, from the request and the view's URL
     arguments (a model page: the model's default quant); ``build``: it reads the build
-    fields too. The view sees only those parameters, canonically written.
+    fields too. The view sees only those parameters, canonically written. ``limit``:
+    asked first on every request, hit or miss (the API's rate limit).
 
-    A page's URL resolves to the view, so :class:`ResponseCacheMiddleware` looks it up
-    and stores it, around most of the middleware; the API's operations sit behind
-    django-ninja's one view per path, so for them this wrapper does.
+    :class:`ResponseCacheMiddleware` looks the view up and stores it, around most of the
+    middleware: a page's URL resolves to the view itself; an API operation, behind
+    django-ninja's one view per path, names its URL in ``route`` (``api:get_estimate``).
+    This wrapper does it when the middleware did not (a test calling the view).
     """
     page = PageKey(tuple(options), tuple(params), tuple(data), build)
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        cached = CachedView(f"{view.__module__}.{view.__qualname__}", page, defaults)
+        cached = CachedView(
+            route or f"{view.__module__}.{view.__qualname__}", page, defaults, limit
+        )
+        if route:
+            _ROUTES[route] = cached
 
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -244,6 +265,9 @@ def cached_page(
                 return view(request, *args, **kwargs)
             if getattr(request, "_response_cache", None) is cached:  # the middleware's
                 return view(request, *args, **kwargs)
+            refused = cached.refusal(request)
+            if refused is not None:
+                return refused
             looked = cached.lookup(request, kwargs)
             if looked.hit is not None:
                 return replay(looked.hit, request)
@@ -261,7 +285,7 @@ def cached_page(
 
 
 class ResponseCacheMiddleware:
-    """The response cache for pages, early in ``MIDDLEWARE``: a hit is answered before the
+    """The response cache, early in ``MIDDLEWARE``: a hit is answered before the
     middleware after it runs (CSP, WhiteNoise, sessions, CSRF, auth, messages…), with the
     headers they had added to the response it replays; a miss goes on through them and
     their response is stored. Only a URL whose view is a :func:`cached_page` is touched;
@@ -276,7 +300,15 @@ class ResponseCacheMiddleware:
         if found is None:
             return self.get_response(request)
         cached, kwargs = found
-        looked = cached.lookup(request, kwargs)
+        refused = cached.refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            looked = cached.lookup(request, kwargs)
+        except (DatabaseError, deadline.DeadlineExceeded):
+            # A page's defaults read the database: the view answers for it as usual (the
+            # API's JSON 503, a page's 503), its wrapper trying the cache again.
+            return self.get_response(request)
         if looked.hit is not None:
             return replay(looked.hit, request)
         _render_fresh(request, looked)
@@ -294,5 +326,5 @@ def _cached_view(request: HttpRequest) -> tuple[CachedView, dict[str, Any]] | No
         match = get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
     except Resolver404:
         return None
-    cached = getattr(match.func, "response_cache", None)
+    cached = getattr(match.func, "response_cache", None) or _ROUTES.get(match.view_name)
     return (cached, match.kwargs) if isinstance(cached, CachedView) else None

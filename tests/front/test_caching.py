@@ -80,6 +80,18 @@ def test_a_page_hit_is_answered_before_the_sessions_and_auth_middleware(client):
     assert not hasattr(hit.wsgi_request, "session") and not hasattr(hit.wsgi_request, "user")
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/estimate?model=deepseek-r1", "/api/v1/models", "/api/v1/models/deepseek-r1"],
+)
+def test_an_api_hit_is_answered_before_the_sessions_and_auth_middleware_too(client, path):
+    fresh = client.get(path)
+    hit = client.get(path)
+    assert hit.status_code == 200 and hit.json() == fresh.json()
+    assert hasattr(fresh.wsgi_request, "session")
+    assert not hasattr(hit.wsgi_request, "session")
+
+
 def test_a_page_rendered_fresh_is_stored_once(client, monkeypatch):
     stored = []
     real = cache.set
