@@ -14,7 +14,7 @@ sees a change at once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -80,11 +80,17 @@ def forget_seen() -> None:
     _SEEN.clear()
 
 
-def read_with(request: Any, names: tuple[str, ...], key: str) -> tuple[tuple[str, ...], Any]:
+def read_with(
+    request: Any,
+    names: tuple[str, ...],
+    key: str,
+    fetch: Callable[[list[str]], dict[str, Any]] | None = None,
+) -> tuple[tuple[str, ...], Any]:
     """The current versions of ``names`` and the cached value of ``key`` ("" for none),
-    in one round trip; the request takes the versions read."""
+    in one round trip (``fetch``: the cache's ``get_many``, or a caller's that does more
+    in the same trip); the request takes the versions read."""
     keys = [_key(name) for name in names]
-    found = cache.get_many([*keys, key] if key else keys)
+    found = (fetch or cache.get_many)([*keys, key] if key else keys)
     # A version not set yet, or the cache down: read (and set) them as usual.
     now = tuple(str(found[k]) for k in keys) if all(k in found for k in keys) else current(*names)
     request.__dict__.setdefault("_data_versions", {}).update(zip(names, now, strict=True))

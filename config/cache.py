@@ -138,6 +138,32 @@ class FailSoftRedisCache(RedisCache):
             missing, lambda: super(FailSoftRedisCache, self).incr(key, delta, version)
         )
 
+    def get_many_and_count(
+        self, keys: list[str], count_key: str, timeout: int
+    ) -> tuple[dict[str, Any], int | None]:
+        """``get_many(keys)`` and :meth:`count` of ``count_key``, in one round trip (a
+        cached API answer and its rate limit's counter). The count is None, and nothing
+        is found, when Redis cannot answer."""
+        names = {self.make_and_validate_key(key): key for key in keys}
+        counter = self.make_and_validate_key(count_key)
+
+        def call() -> tuple[dict[str, Any], int | None]:
+            client = self._cache.get_client(counter, write=True)
+            with client.pipeline(transaction=False) as pipe:
+                pipe.incr(counter)
+                pipe.expire(counter, timeout, nx=True)
+                if names:
+                    pipe.mget(list(names))
+                counted, _, *rest = pipe.execute()
+            values = rest[0] if rest else []
+            loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # Django's RedisSerializer
+            found = {
+                names[k]: loads(v) for k, v in zip(names, values, strict=True) if v is not None
+            }
+            return found, int(counted)
+
+        return self._call(lambda: ({}, None), call)
+
     def count(self, key: Any, timeout: int, version: int | None = None) -> int:
         """Add one to a counter that expires ``timeout`` seconds after its first count,
         in one round trip (INCR and EXPIRE NX pipelined: ``add`` then ``incr`` take

@@ -38,7 +38,7 @@ from catalog import gguf_selectors
 from catalog.gguf_selectors import PublishedWeights
 from config import deadline
 from front import search
-from front.api_limits import error_response, guard, layer_count_over_limit, rate_limit
+from front.api_limits import RateLimit, error_response, guard, layer_count_over_limit
 from front.caching import cached_page
 from front.payloads import estimate_payload, file_payload, model_payload
 from front.presenters.files import choose_quant, defaults_for_api, model_defaults
@@ -399,7 +399,7 @@ def get_model(request: HttpRequest, slug: str) -> dict[str, Any]:
         params=ESTIMATE_PARAMS,
         defaults=defaults_for_api,
         build=True,
-        limit=rate_limit("API_RATE_GET"),  # counted on a cache hit too
+        limit=RateLimit("API_RATE_GET"),  # counted on a cache hit too
         route="api:get_estimate",
     )
 )

@@ -11,6 +11,10 @@ When that cache cannot count (Redis down or unreachable), each process counts on
 own (``LocalCounter``), so the limit still holds per process instead of switching off;
 with N web processes a client can then get at most N times the rate, until Redis is
 back and the shared count resumes.
+
+A cached GET operation (``RateLimit``, ``front.caching.cached_page``'s ``limit``) is
+counted by the response cache, in the round trip of its lookup: in Redis, the counter
+and the entry are one pipeline, so a cache hit costs one round trip, not two.
 """
 
 from __future__ import annotations
@@ -111,43 +115,103 @@ def _shared_incr(key: str, timeout: int) -> int:
     return int(cache.incr(key))
 
 
-def count_request(key: str, rate: Rate, now: float) -> tuple[int, int]:
-    """This request's number within its window, and the seconds the window has left."""
-    window = int(now) // rate.seconds
-    time_left = max(1, (window + 1) * rate.seconds - int(now))
-    try:
-        return _shared_incr(f"{key}:{window}", rate.seconds + 5), time_left
-    except Exception as exc:  # any cache failure: count here rather than not at all
-        if now - _last_warning[0] > WARN_EVERY:
-            _last_warning[0] = now
-            log.warning("rate limits counted per process: shared cache unavailable (%s)", exc)
-        return local_counter.incr(key, window), time_left
+@dataclass(frozen=True)
+class Tally:
+    """Where one request is counted: its client's counter for one rate setting, in the
+    window the request falls in."""
+
+    key: str  # per rate setting and client (a hash of the address)
+    rate: Rate
+    text: str  # the setting as written, for the message
+    window: int
+    time_left: int  # seconds until the window ends
+
+    @property
+    def shared_key(self) -> str:
+        return f"{self.key}:{self.window}"
+
+    @property
+    def timeout(self) -> int:
+        return self.rate.seconds + 5
 
 
-def too_many(request: HttpRequest, rate_setting: str) -> HttpResponse | None:
+def tally(request: HttpRequest, rate_setting: str, now: float | None = None) -> Tally | None:
+    """Where ``request`` counts under ``rate_setting`` (None when limits are off)."""
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
+    now = time.time() if now is None else now
     text = getattr(settings, rate_setting)
-    rate = Rate.parse(text)
+    rate = _parse_rate(text)
     client = hashlib.sha256(_client_address(request).encode()).hexdigest()[:24]
-    count, time_left = count_request(f"api-rate:{rate_setting}:{client}", rate, time.time())
-    if count <= rate.count:
+    window = int(now) // rate.seconds
+    time_left = max(1, (window + 1) * rate.seconds - int(now))
+    return Tally(f"api-rate:{rate_setting}:{client}", rate, text, window, time_left)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_rate(text: str) -> Rate:
+    return Rate.parse(text)
+
+
+def verdict(counted: Tally, shared_count: int | None) -> HttpResponse | None:
+    """The 429 for a request over its rate, else None. ``shared_count``: the request's
+    number in the shared cache, None when that could not count (it counts here)."""
+    count = shared_count
+    if count is None:  # any cache failure: count here rather than not at all
+        now = time.time()
+        if now - _last_warning[0] > WARN_EVERY:
+            _last_warning[0] = now
+            log.warning("rate limits counted per process: shared cache unavailable")
+        count = local_counter.incr(counted.key, counted.window)
+    if count <= counted.rate.count:
         return None
+    left = counted.time_left
     response = error_response(
-        "rate", f"too many requests (limit {text}); retry in {time_left} s", 429
+        "rate", f"too many requests (limit {counted.text}); retry in {left} s", 429
     )
-    response["Retry-After"] = str(time_left)
+    response["Retry-After"] = str(left)
     return response
 
 
-def rate_limit(rate_setting: str) -> Callable[[HttpRequest], HttpResponse | None]:
-    """:func:`too_many` for one rate setting: what a cached operation asks before its
-    lookup (``front.caching.cached_page``'s ``limit``), so a hit counts as well."""
+def count_shared(counted: Tally) -> int | None:
+    """The request's number in the shared cache (None when it cannot count)."""
+    try:
+        return _shared_incr(counted.shared_key, counted.timeout)
+    except Exception as exc:
+        log.debug("shared rate counter failed: %s", exc)
+        return None
 
-    def limit(request: HttpRequest) -> HttpResponse | None:
-        return too_many(request, rate_setting)
 
-    return limit
+def get_many_counting(keys: list[str], counted: Tally) -> tuple[dict[str, Any], int | None]:
+    """``cache.get_many(keys)`` and the request's shared count: one round trip in Redis
+    (``config.cache``), two in any other cache."""
+    both = getattr(cache, "get_many_and_count", None)
+    if both is not None:
+        found, count = both(keys, counted.shared_key, counted.timeout)
+        return found, None if count is None else int(count)
+    return cache.get_many(keys), count_shared(counted)
+
+
+def too_many(request: HttpRequest, rate_setting: str) -> HttpResponse | None:
+    """Count ``request`` and refuse it (429) when it is over ``rate_setting``."""
+    counted = tally(request, rate_setting)
+    return None if counted is None else verdict(counted, count_shared(counted))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A cached operation's rate limit (``front.caching.cached_page``'s ``limit``): the
+    response cache counts the request in its lookup's round trip, hit or miss, and asks
+    for the verdict."""
+
+    setting: str
+
+    def tally(self, request: HttpRequest) -> Tally | None:
+        return tally(request, self.setting)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | None:
+        """Count and judge in a round trip of its own."""
+        return too_many(request, self.setting)
 
 
 # --- body size and shape ------------------------------------------------------------------

@@ -54,6 +54,7 @@ from django.utils.cache import patch_vary_headers
 from calculator import options as option_table
 from calculator import versions
 from config import deadline
+from front.api_limits import RateLimit, get_many_counting, verdict
 from front.htmx import HTMX_TARGETS, is_partial
 
 TIMEOUT = 300
@@ -174,6 +175,7 @@ class Lookup:
     query: str
     key: str
     hit: Any = None
+    refused: HttpResponse | None = None  # the rate limit's 429, counted in the same trip
 
 
 @dataclass(frozen=True)
@@ -184,12 +186,8 @@ class CachedView:
     name: str
     page: PageKey
     defaults: Callable[[HttpRequest, dict[str, Any]], Any] | None = None
-    # Asked before the lookup, hit or miss: a response that refuses the request (the
-    # API's rate limit), or None.
-    limit: Callable[[HttpRequest], HttpResponse | None] | None = None
-
-    def refusal(self, request: HttpRequest) -> HttpResponse | None:
-        return self.limit(request) if self.limit else None
+    # Counted on every request, hit or miss, in the lookup's round trip (the API's).
+    limit: RateLimit | None = None
 
     def _canonical(self, request: HttpRequest, kwargs: dict[str, Any]) -> tuple[str, str]:
         shown = self.defaults(request, kwargs) if self.defaults else option_table.DEFAULTS
@@ -198,21 +196,33 @@ class CachedView:
 
     def lookup(self, request: HttpRequest, kwargs: dict[str, Any]) -> Lookup:
         """The request's key and entry, in one round trip: the key is built on the data
-        versions this process saw last, and the true versions come back with the entry.
-        A changed version (new data) means a new key: built again, and looked up again."""
+        versions this process saw last, and the true versions come back with the entry
+        (and the rate limit's count). A changed version (new data) means a new key: built
+        again, and looked up again."""
         page = self.page
+        counted = self.limit.tally(request) if self.limit else None
+        shared: list[int | None] = []
+
+        def fetch(keys: list[str]) -> dict[str, Any]:
+            if counted is None:
+                return cache.get_many(keys)
+            found, count = get_many_counting(keys, counted)
+            shared.append(count)
+            return found
+
         guess = versions.guess_for(request, *page.data)
         if guess is None:
             versions.current_for(request, *page.data)
         query, key = self._canonical(request, kwargs)
         if guess is not None:
-            now, hit = versions.read_with(request, page.data, key)
+            now, hit = versions.read_with(request, page.data, key, fetch)
             if now != guess:
                 query, key = self._canonical(request, kwargs)
                 hit = cache.get(key) if key else None
         else:
-            hit = cache.get(key) if key else None
-        return Lookup(query, key, hit)
+            hit = fetch([key] if key else []).get(key) if key or counted else None
+        refused = verdict(counted, shared[0]) if counted else None
+        return Lookup(query, key, hit, refused)
 
 
 def _render_fresh(request: HttpRequest, looked: Lookup) -> None:
@@ -233,7 +243,7 @@ def cached_page(
     data: Iterable[str] = (versions.MODELS,),
     defaults: Callable[[HttpRequest, dict[str, Any]], Any] | None = None,
     build: bool = False,
-    limit: Callable[[HttpRequest], HttpResponse | None] | None = None,
+    limit: RateLimit | None = None,
     route: str = "",
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Serve a GET view's 200 responses from the shared cache under its canonical key.
@@ -265,10 +275,9 @@ def cached_page(
                 return view(request, *args, **kwargs)
             if getattr(request, "_response_cache", None) is cached:  # the middleware's
                 return view(request, *args, **kwargs)
-            refused = cached.refusal(request)
-            if refused is not None:
-                return refused
             looked = cached.lookup(request, kwargs)
+            if looked.refused is not None:
+                return looked.refused
             if looked.hit is not None:
                 return replay(looked.hit, request)
             _render_fresh(request, looked)
@@ -300,15 +309,14 @@ class ResponseCacheMiddleware:
         if found is None:
             return self.get_response(request)
         cached, kwargs = found
-        refused = cached.refusal(request)
-        if refused is not None:
-            return refused
         try:
             looked = cached.lookup(request, kwargs)
         except (DatabaseError, deadline.DeadlineExceeded):
             # A page's defaults read the database: the view answers for it as usual (the
             # API's JSON 503, a page's 503), its wrapper trying the cache again.
             return self.get_response(request)
+        if looked.refused is not None:
+            return looked.refused
         if looked.hit is not None:
             return replay(looked.hit, request)
         _render_fresh(request, looked)

@@ -5,6 +5,7 @@ import random
 import uuid
 
 import pytest
+import redis
 from django.core.cache import cache, caches
 from django.db import connection
 from django.template import engines
@@ -402,3 +403,23 @@ def test_in_redis_a_hit_is_one_lookup_and_a_data_change_is_seen_at_once(client, 
     with CaptureQueriesContext(connection) as queries:
         client.get(R1)
     assert len(queries) == 0
+
+
+def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
+    client, redis_cache, settings, monkeypatch
+):
+    settings.API_RATE_GET = "3/m"
+    path = "/api/v1/estimate?model=qwen3-8b"
+    first = client.get(path)  # stored; this process has seen the data versions
+    trips = []
+    real = redis.connection.AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        trips.append(command)
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    hit = client.get(path)
+    assert hit.json() == first.json()
+    assert len(trips) == 1  # the counter and the entry (with the versions), pipelined
+    assert [client.get(path).status_code for _ in range(2)] == [200, 429]  # hits count

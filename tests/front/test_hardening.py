@@ -74,10 +74,10 @@ def test_an_unexpected_api_failure_is_a_logged_json_500(client, monkeypatch, cap
 
 
 def test_a_failure_outside_any_api_operation_is_still_json(monkeypatch):
-    def broken(request, rate_setting):
+    def broken(request, rate_setting, now=None):
         raise RuntimeError("limiter broke")
 
-    monkeypatch.setattr(api_limits, "too_many", broken)
+    monkeypatch.setattr(api_limits, "tally", broken)
     response = Client(raise_request_exception=False).get(ESTIMATE, {"model": "deepseek-r1"})
     assert response.status_code == 500
     assert error_of(response)["field"] == "server"
