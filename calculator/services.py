@@ -532,5 +532,34 @@ def best_quant_for(
 
 def find_model(key: str) -> LlmModel | None:
     """A published model by slug or Hugging Face repo id (case-insensitive)."""
-    qs = LlmModel.objects.published()
-    return qs.filter(slug=key.lower()).first() or qs.filter(hf_repo__iexact=key).first()
+    slugs, repos = _published_now()
+    key = key.lower()
+    return slugs.get(key) or repos.get(key)
+
+
+# Published models by slug and by repository id, as last read for a version of the
+# MODELS data (any saved model bumps it): a page or API call finds its model without a
+# query (about 1 ms each, cold). Read afresh whenever the version is unknown (the cache
+# is down). The rows are shared between requests: nothing may change them.
+_PUBLISHED: dict[str, tuple[dict[str, LlmModel], dict[str, LlmModel]]] = {}
+_PUBLISHED_LOCK = threading.Lock()
+
+
+def _published_now() -> tuple[dict[str, LlmModel], dict[str, LlmModel]]:
+    version = versions.current(versions.MODELS)[0]
+    with _PUBLISHED_LOCK:
+        known = _PUBLISHED.get(version)
+    if known is not None:
+        return known
+    slugs: dict[str, LlmModel] = {}
+    repos: dict[str, LlmModel] = {}
+    for model in LlmModel.objects.published().order_by("pk"):
+        slugs[model.slug.lower()] = model
+        if model.hf_repo:
+            repos.setdefault(model.hf_repo.lower(), model)  # the first, as .first() took
+    known = (slugs, repos)
+    if version != versions.UNCACHED:
+        with _PUBLISHED_LOCK:
+            _PUBLISHED.clear()
+            _PUBLISHED[version] = known
+    return known

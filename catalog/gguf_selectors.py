@@ -15,10 +15,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 
 from django.db.models import QuerySet
 
+from calculator import versions
 from calculator.engine import quant
 from calculator.engine.hardware import GB
 from calculator.engine.types import Architecture, EngineError
@@ -36,7 +38,25 @@ def _listed(model: LlmModel) -> QuerySet[GgufFile]:
 
 
 def model_files(model: LlmModel) -> list[GgufFile]:
-    return list(_listed(model).select_related("repository"))
+    """Read once per version of the MODELS data (editors' file changes and every sync bump
+    it) and model: a cold page or API call resolves its quant without a query. The rows
+    are shared between requests: nothing may change them."""
+    version = versions.current(versions.MODELS)[0]
+    with _FILES_LOCK:
+        known = _FILES.get(version, {}).get(model.pk)
+    if known is None:
+        known = list(_listed(model).select_related("repository"))
+        if version != versions.UNCACHED:
+            with _FILES_LOCK:
+                if version not in _FILES:
+                    _FILES.clear()
+                    _FILES[version] = {}
+                _FILES[version][model.pk] = known
+    return list(known)
+
+
+_FILES: dict[str, dict[int, list[GgufFile]]] = {}  # version -> model pk -> its files
+_FILES_LOCK = threading.Lock()
 
 
 def _selectable(files: list[GgufFile]) -> dict[str, GgufFile]:

@@ -422,7 +422,9 @@ def get_estimate(request: HttpRequest, params: Query[EstimateQuery]) -> dict[str
         )
     options = _options(params, model)
     arch = services.architecture_of(model)
-    choice = choose_quant(model, arch, options, strict=True)
+    choice = choose_quant(
+        model, arch, options, strict=True, files=gguf_selectors.model_files(model)
+    )
     model_out = model_payload(model, arch)
     return _run(arch, params, options, model_out, choice.published, choice.model_file)
 

@@ -122,10 +122,7 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     hardware = services.hardware_set()
     arch = services.architecture_of(model)
     lazy = is_partial(request)  # an htmx update: the regions below load when asked for
-    # The model's listing, where a page shows it (the quant menu, the files table); an
-    # update's quant is resolved on its own (a preset's listed file is one row).
-    listed = not lazy or request.htmx.target == "gguf-files"
-    files = model_files(model) if listed else None
+    files = model_files(model)  # the model's listing (read once per data version)
     choice = choose_quant(model, arch, options, strict=False, files=files)
     options, problems = choice.options, [*problems, *choice.problems]
     page = "calculator/model_detail.html"
@@ -137,7 +134,7 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             region.update(kits=kit_picks(est, hardware), required_gb=est.recommended_ram_gb)
             region["costs"] = model_costs(arch, options, hardware, weights=choice.weights)
         else:
-            region["files"] = files_table(model, arch, options, hardware, files or [])
+            region["files"] = files_table(model, arch, options, hardware, files)
         return render(request, f"{page}#{request.htmx.target}", region)
     picked, build_problems = forms.page_build(request.GET)
     chosen = _chosen_build(picked, hardware, build_problems)

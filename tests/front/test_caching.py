@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calculator import options as option_table
-from calculator import versions
+from calculator import services, versions
 from calculator.engine.estimate import Options
 from calculator.models import LlmModel
+from catalog import gguf_selectors
 from catalog.models import SyncRun
 from config.cache import FailSoftRedisCache
 from front import caching
@@ -322,9 +323,9 @@ def test_a_price_change_invalidates_only_the_pages_that_show_prices(
         client.get("/methodology/")
         client.get("/hardware/")
     assert "Fresh 512GB kit" in client.get(kit_list).content.decode()
-    # re-rendered: the page shows kit picks and build costs (and its GGUF files; the
-    # default-quant map and the hardware set are kept, as the models did not change)
-    with django_assert_num_queries(7):
+    # re-rendered: the page shows kit picks and build costs (the model row, its GGUF
+    # files, the default-quant map and the hardware set are kept: the models did not change)
+    with django_assert_num_queries(5):
         client.get(R1)
 
 
@@ -423,3 +424,17 @@ def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
     assert hit.json() == first.json()
     assert len(trips) == 1  # the counter and the entry (with the versions), pipelined
     assert [client.get(path).status_code for _ in range(2)] == [200, 429]  # hits count
+
+
+def test_a_model_and_its_files_are_read_once_per_models_version(django_assert_num_queries):
+    model = services.find_model("deepseek-r1")
+    gguf_selectors.model_files(model)
+    with django_assert_num_queries(0):
+        assert services.find_model("DeepSeek-R1") is model
+        assert services.find_model(model.hf_repo.upper()) is model
+        files = gguf_selectors.model_files(model)
+    LlmModel.objects.filter(slug="deepseek-r1").update(name="DeepSeek R1 (renamed)")
+    versions.bump(versions.MODELS)  # what every save and every GGUF sync does
+    with django_assert_num_queries(2):
+        assert services.find_model("deepseek-r1").name == "DeepSeek R1 (renamed)"
+        assert gguf_selectors.model_files(model) == files
