@@ -140,21 +140,35 @@ def _accepts_gzip(request: HttpRequest) -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "").lower()
 
 
-def store(key: str, response: HttpResponse) -> None:
-    """Keep a 200; a response marked ``no-store`` (a page showing a message about its
-    input, such as a build the engine refused) is rendered fresh every time."""
+Entry = tuple[bytes, list[tuple[str, str]]]  # the gzipped body and the headers
+
+
+def store(key: str, response: HttpResponse) -> Entry | None:
+    """Keep a 200 (and return what was kept); a response marked ``no-store`` (a page
+    showing a message about its input, such as a build the engine refused) is rendered
+    fresh every time."""
     if response.status_code != 200 or response.streaming or response.cookies:
-        return
+        return None
     if "no-store" in response.get("Cache-Control", ""):
-        return
+        return None
     patch_vary_headers(response, ("Accept-Encoding",))
     headers = [(k, v) for k, v in response.items() if k.lower() not in SKIP_HEADERS]
     # Only the gzipped body is kept (a hit moves a seventh of the bytes out of Redis);
     # the rare client that does not accept gzip gets it decompressed.
-    cache.set(key, (gzip.compress(response.content, 6), headers), TIMEOUT)
+    entry = (gzip.compress(response.content, 6), headers)
+    cache.set(key, entry, TIMEOUT)
+    return entry
 
 
-def replay(hit: tuple[bytes, list[tuple[str, str]]], request: HttpRequest) -> HttpResponse:
+def store_and_send(key: str, response: HttpResponse, request: HttpRequest) -> HttpResponse:
+    """Store a fresh ``response`` under ``key`` ("": not cacheable) and return what to
+    send: to a client that accepts gzip, the stored body as a hit sends it (compressed
+    once, not again by ``GZipMiddleware``)."""
+    entry = store(key, response) if key else None
+    return replay(entry, request) if entry and _accepts_gzip(request) else response
+
+
+def replay(hit: Entry, request: HttpRequest) -> HttpResponse:
     """A stored entry as the response this client gets (gzipped when it accepts it)."""
     compressed, headers = hit
     zipped = _accepts_gzip(request)
@@ -281,10 +295,7 @@ def cached_page(
             if looked.hit is not None:
                 return replay(looked.hit, request)
             _render_fresh(request, looked)
-            response = view(request, *args, **kwargs)
-            if looked.key:
-                store(looked.key, response)
-            return response
+            return store_and_send(looked.key, view(request, *args, **kwargs), request)
 
         # Decorators over this one (functools.wraps) carry it up to what the URL resolves to.
         wrapper.response_cache = cached  # type: ignore[attr-defined]  # mypy: no attributes on functions
@@ -321,10 +332,7 @@ class ResponseCacheMiddleware:
             return replay(looked.hit, request)
         _render_fresh(request, looked)
         request._response_cache = cached  # type: ignore[attr-defined]  # the view's wrapper skips its own
-        response = self.get_response(request)
-        if looked.key:
-            store(looked.key, response)
-        return response
+        return store_and_send(looked.key, self.get_response(request), request)
 
 
 def _cached_view(request: HttpRequest) -> tuple[CachedView, dict[str, Any]] | None:
