@@ -189,7 +189,7 @@ def get_many_counting(keys: list[str], counted: Tally) -> tuple[dict[str, Any], 
     if both is not None:
         found, count = both(keys, counted.shared_key, counted.timeout)
         return found, None if count is None else int(count)
-    return cache.get_many(keys), count_shared(counted)
+    return (cache.get_many(keys) if keys else {}), count_shared(counted)
 
 
 def too_many(request: HttpRequest, rate_setting: str) -> HttpResponse | None:

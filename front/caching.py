@@ -219,7 +219,7 @@ class CachedView:
 
         def fetch(keys: list[str]) -> dict[str, Any]:
             if counted is None:
-                return cache.get_many(keys)
+                return cache.get_many(keys) if keys else {}
             found, count = get_many_counting(keys, counted)
             shared.append(count)
             return found
@@ -233,16 +233,23 @@ class CachedView:
             if now != guess:
                 query, key = self._canonical(request, kwargs)
                 hit = cache.get(key) if key else None
-        else:
-            hit = fetch([key] if key else []).get(key) if key or counted else None
+        else:  # the versions were read above: the entry alone (and the count)
+            found = fetch([key] if key else [])
+            hit = found.get(key) if key else None
         refused = verdict(counted, shared[0]) if counted else None
         return Lookup(query, key, hit, refused)
 
-
-def _render_fresh(request: HttpRequest, looked: Lookup) -> None:
-    """The view sees only the canonical query the key was built from."""
-    request.GET = QueryDict(looked.query)
-    request.META["QUERY_STRING"] = looked.query
+    def answer(
+        self, request: HttpRequest, looked: Lookup, render: Callable[[], HttpResponse]
+    ) -> HttpResponse:
+        """The refusal, the hit, or ``render()`` from the canonical query, stored."""
+        if looked.refused is not None:
+            return looked.refused
+        if looked.hit is not None:
+            return replay(looked.hit, request)
+        request.GET = QueryDict(looked.query)  # the view sees what the key was built from
+        request.META["QUERY_STRING"] = looked.query
+        return store_and_send(looked.key, render(), request)
 
 
 # Cached views that URL resolution cannot see, by URL name: django-ninja answers each API
@@ -290,12 +297,7 @@ def cached_page(
             if getattr(request, "_response_cache", None) is cached:  # the middleware's
                 return view(request, *args, **kwargs)
             looked = cached.lookup(request, kwargs)
-            if looked.refused is not None:
-                return looked.refused
-            if looked.hit is not None:
-                return replay(looked.hit, request)
-            _render_fresh(request, looked)
-            return store_and_send(looked.key, view(request, *args, **kwargs), request)
+            return cached.answer(request, looked, lambda: view(request, *args, **kwargs))
 
         # Decorators over this one (functools.wraps) carry it up to what the URL resolves to.
         wrapper.response_cache = cached  # type: ignore[attr-defined]  # mypy: no attributes on functions
@@ -326,13 +328,8 @@ class ResponseCacheMiddleware:
             # A page's defaults read the database: the view answers for it as usual (the
             # API's JSON 503, a page's 503), its wrapper trying the cache again.
             return self.get_response(request)
-        if looked.refused is not None:
-            return looked.refused
-        if looked.hit is not None:
-            return replay(looked.hit, request)
-        _render_fresh(request, looked)
-        request._response_cache = cached  # type: ignore[attr-defined]  # the view's wrapper skips its own
-        return store_and_send(looked.key, self.get_response(request), request)
+        request._response_cache = cached  # type: ignore[attr-defined]  # its wrapper stands aside
+        return cached.answer(request, looked, lambda: self.get_response(request))
 
 
 def _cached_view(request: HttpRequest) -> tuple[CachedView, dict[str, Any]] | None:
