@@ -27,6 +27,18 @@ FAILURES = (RedisError, OSError)
 RETRY_AFTER = 5.0  # seconds without calling Redis after a failure
 
 
+# KEYS[1]: a counter, one more per call, expiring ARGV[1] seconds after its first count;
+# KEYS[2..]: read as MGET does. Returns the count, then the values (nil for a missing key).
+COUNT_AND_GET = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+if #KEYS == 1 then return {count} end
+local values = redis.call('MGET', unpack(KEYS, 2))
+table.insert(values, 1, count)
+return values
+"""
+
+
 class ReusedClient(RedisCacheClient):
     """Django's client builds a new ``redis.Redis`` (about 170 response callbacks) for
     every call; one per connection pool is enough (it is thread-safe: each command takes
@@ -141,21 +153,19 @@ class FailSoftRedisCache(RedisCache):
     def get_many_and_count(
         self, keys: list[str], count_key: str, timeout: int
     ) -> tuple[dict[str, Any], int | None]:
-        """``get_many(keys)`` and :meth:`count` of ``count_key``, in one round trip (a
-        cached API answer and its rate limit's counter). The count is None, and nothing
-        is found, when Redis cannot answer."""
+        """``get_many(keys)`` and :meth:`count` of ``count_key``, in one command (a cached
+        API answer and its rate limit's counter: ``COUNT_AND_GET``, a script Redis keeps;
+        a pipeline of three commands cost the client twice as much). The count is None,
+        and nothing is found, when Redis cannot answer."""
         names = {self.make_and_validate_key(key): key for key in keys}
         counter = self.make_and_validate_key(count_key)
 
         def call() -> tuple[dict[str, Any], int | None]:
             client = self._cache.get_client(counter, write=True)
-            with client.pipeline(transaction=False) as pipe:
-                pipe.incr(counter)
-                pipe.expire(counter, timeout, nx=True)
-                if names:
-                    pipe.mget(list(names))
-                counted, _, *rest = pipe.execute()
-            values = rest[0] if rest else []
+            script = self.__dict__.get("_count_and_get")
+            if script is None:  # registered once (redis-py loads it again after a restart)
+                script = self.__dict__["_count_and_get"] = client.register_script(COUNT_AND_GET)
+            counted, *values = script(keys=[counter, *names], args=[timeout], client=client)
             loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # Django's RedisSerializer
             found = {
                 names[k]: loads(v) for k, v in zip(names, values, strict=True) if v is not None

@@ -79,12 +79,20 @@ class LocalCounter:
     """Fixed-window counters in this process only: the fallback when the shared cache
     cannot count. Bounded: past ``max_keys`` entries, windows that ended are dropped
     (and if every entry is current, all of them: the limit resets, memory does not
-    grow)."""
+    grow). It says when to warn that it counts: at most once per ``WARN_EVERY``."""
 
     def __init__(self, max_keys: int = 10_000) -> None:
         self.max_keys = max_keys
         self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
+        self._warned_at = -WARN_EVERY
+
+    def warning_due(self, now: float) -> bool:
+        with self._lock:
+            due = now - self._warned_at > WARN_EVERY
+            if due:
+                self._warned_at = now
+            return due
 
     def incr(self, key: str, window: int) -> int:
         with self._lock:
@@ -99,10 +107,10 @@ class LocalCounter:
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._warned_at = -WARN_EVERY
 
 
 local_counter = LocalCounter()
-_last_warning = [0.0]
 
 
 def _shared_incr(key: str, timeout: int) -> int:
@@ -158,9 +166,7 @@ def verdict(counted: Tally, shared_count: int | None) -> HttpResponse | None:
     number in the shared cache, None when that could not count (it counts here)."""
     count = shared_count
     if count is None:  # any cache failure: count here rather than not at all
-        now = time.time()
-        if now - _last_warning[0] > WARN_EVERY:
-            _last_warning[0] = now
+        if local_counter.warning_due(time.monotonic()):
             log.warning("rate limits counted per process: shared cache unavailable")
         count = local_counter.incr(counted.key, counted.window)
     if count <= counted.rate.count:

@@ -422,8 +422,12 @@ def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
     monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
     hit = client.get(path)
     assert hit.json() == first.json()
-    assert len(trips) == 1  # the counter and the entry (with the versions), pipelined
+    assert len(trips) == 1  # the counter and the entry (with the versions), one command
     assert [client.get(path).status_code for _ in range(2)] == [200, 429]  # hits count
+    redis_client = cache._cache.get_client(write=True)
+    (counter,) = redis_client.scan_iter(match=f"{cache.key_prefix}:*api-rate:API_RATE_GET:*")
+    assert int(redis_client.get(counter)) == 4
+    assert 0 < redis_client.ttl(counter) <= 65  # expires after its window (60 s + 5)
 
 
 def test_a_model_and_its_files_are_read_once_per_models_version(django_assert_num_queries):
