@@ -207,7 +207,7 @@ def main() -> int:
         "CACHE_URL": cache_url,
         "CACHE_KEY_PREFIX": f"bench-{os.getpid()}-{secrets.token_hex(4)}",
         "CACHE_TIMEOUT": "600",
-        # Counted like production (one cache round trip a call), never refused here.
+        # Counted like production (in the response cache's lookup), never refused here.
         "API_RATE_GET": "100000000/m",
         "API_RATE_POST": "100000000/m",
         "LOG_LEVEL": "WARNING",
