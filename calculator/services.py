@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from django.db import transaction
@@ -256,9 +257,15 @@ def _moe_prefill_us(backend: str) -> float:
     return float(entry.get("us_per_token_layer", 0.0))
 
 
-def platforms() -> dict[str, Platform]:
-    """Every reviewed CPU platform (``platforms.json``)."""
-    return platforms_from_data(_data(PLATFORMS_FILE))
+def platforms() -> Mapping[str, Platform]:
+    """Every reviewed CPU platform (``platforms.json``), built once per version of the
+    file (kit picks look each one up for every kit)."""
+    return _platforms(PLATFORMS_FILE.stat().st_mtime)
+
+
+@lru_cache(maxsize=1)
+def _platforms(mtime: float) -> Mapping[str, Platform]:
+    return MappingProxyType(platforms_from_data(_read_json(PLATFORMS_FILE, mtime)))
 
 
 @dataclass(frozen=True)
@@ -283,32 +290,19 @@ class HardwareSet:
 KIND_CLASS = {"gpu": "cuda", "apple": "metal", "apu": "apu", "cpu": "cpu_ddr"}
 
 
-# The hardware set and the preset builds on it, as last read for a version of the
-# MODELS data (``calculator.versions``: any saved profile or efficiency class bumps it,
-# and the version lives in the shared cache, so every process sees a change at once).
-# Read afresh whenever the version is unknown ("uncached": the cache is down).
-_HARDWARE: dict[str, tuple[HardwareSet, tuple[Build, ...]]] = {}
-_HARDWARE_LOCK = threading.Lock()
-
-
-def _hardware_now() -> tuple[HardwareSet, tuple[Build, ...]]:
-    version = versions.current(versions.MODELS)[0]
-    with _HARDWARE_LOCK:
-        known = _HARDWARE.get(version)
-    if known is not None:
-        return known
+def _read_hardware(_: None) -> tuple[HardwareSet, tuple[Build, ...]]:
     hardware = _read_hardware_set()
-    known = (hardware, _read_preset_builds(hardware))
-    if version != versions.UNCACHED:
-        with _HARDWARE_LOCK:
-            _HARDWARE.clear()
-            _HARDWARE[version] = known
-    return known
+    return hardware, _read_preset_builds(hardware)
+
+
+# The hardware set and the preset builds on it, read once per version of the MODELS data
+# (any saved profile or efficiency class bumps it).
+_hardware_now = versions.PerVersion(versions.MODELS, _read_hardware)
 
 
 def hardware_set() -> HardwareSet:
     """Hardware profiles and efficiencies from the database (read once per data version)."""
-    return _hardware_now()[0]
+    return _hardware_now(None)[0]
 
 
 def _read_hardware_set() -> HardwareSet:
@@ -417,7 +411,7 @@ def build_from_request(spec: Any, hardware: HardwareSet) -> Build:
 
 def preset_builds(hardware: HardwareSet) -> tuple[Build, ...]:
     """The reviewed preset builds (``builds.json``), in file order."""
-    current, builds = _hardware_now()
+    current, builds = _hardware_now(None)
     return builds if hardware is current else _read_preset_builds(hardware)
 
 
@@ -532,34 +526,22 @@ def best_quant_for(
 
 def find_model(key: str) -> LlmModel | None:
     """A published model by slug or Hugging Face repo id (case-insensitive)."""
-    slugs, repos = _published_now()
+    slugs, repos = _published_now(None)
     key = key.lower()
     return slugs.get(key) or repos.get(key)
 
 
-# Published models by slug and by repository id, as last read for a version of the
-# MODELS data (any saved model bumps it): a page or API call finds its model without a
-# query (about 1 ms each, cold). Read afresh whenever the version is unknown (the cache
-# is down). The rows are shared between requests: nothing may change them.
-_PUBLISHED: dict[str, tuple[dict[str, LlmModel], dict[str, LlmModel]]] = {}
-_PUBLISHED_LOCK = threading.Lock()
-
-
-def _published_now() -> tuple[dict[str, LlmModel], dict[str, LlmModel]]:
-    version = versions.current(versions.MODELS)[0]
-    with _PUBLISHED_LOCK:
-        known = _PUBLISHED.get(version)
-    if known is not None:
-        return known
+def _read_published(_: None) -> tuple[dict[str, LlmModel], dict[str, LlmModel]]:
     slugs: dict[str, LlmModel] = {}
     repos: dict[str, LlmModel] = {}
     for model in LlmModel.objects.published().order_by("pk"):
         slugs[model.slug.lower()] = model
         if model.hf_repo:
             repos.setdefault(model.hf_repo.lower(), model)  # the first, as .first() took
-    known = (slugs, repos)
-    if version != versions.UNCACHED:
-        with _PUBLISHED_LOCK:
-            _PUBLISHED.clear()
-            _PUBLISHED[version] = known
-    return known
+    return slugs, repos
+
+
+# Published models by slug and by repository id, read once per version of the MODELS
+# data (any saved model bumps it): a page or API call finds its model without a query
+# (about 1 ms each, cold).
+_published_now = versions.PerVersion(versions.MODELS, _read_published)

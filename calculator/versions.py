@@ -13,9 +13,13 @@ sees a change at once.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
 from django.db.models import Model
@@ -31,8 +35,38 @@ def _key(name: str) -> str:
     return f"data-version:{name}"
 
 
+# The versions the request being answered has read (its response cache key's), while
+# :func:`pinned` holds them: every memo the request asks then agrees with its key, and
+# asks the cache nothing more.
+_PINNED: ContextVar[dict[str, str] | None] = ContextVar("data_versions", default=None)
+
+
+@contextmanager
+def pinned(request: Any) -> Iterator[None]:
+    """Within: :func:`current` answers with the versions ``request`` read (each set read
+    once, when first asked); a :func:`bump` in the request reads that set afresh."""
+    token = _PINNED.set(request.__dict__.setdefault("_data_versions", {}))
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
 def current(*names: str) -> tuple[str, ...]:
-    """The current version of each named data set (one cache round trip when warm)."""
+    """The current version of each named data set (one cache round trip when warm; none
+    for a set the request being answered has read already, see :func:`pinned`)."""
+    held = _PINNED.get()
+    if held is None:
+        return _read(names)
+    if not all(name in held for name in names):
+        read = _read(names)
+        if UNCACHED in read:
+            return read
+        held.update(zip(names, read, strict=True))
+    return tuple(held[name] for name in names)
+
+
+def _read(names: tuple[str, ...]) -> tuple[str, ...]:
     keys = [_key(name) for name in names]
     found = cache.get_many(keys)
     versions = []
@@ -52,7 +86,7 @@ def current_for(request: Any, *names: str) -> tuple[str, ...]:
     known: dict[str, str] = request.__dict__.setdefault("_data_versions", {})
     missing = [name for name in names if name not in known]
     if missing:
-        read = current(*missing)
+        read = _read(tuple(missing))
         known.update(zip(missing, read, strict=True))
         if UNCACHED not in read and tuple(missing) == names:
             _SEEN[names] = read
@@ -92,7 +126,7 @@ def read_with(
     keys = [_key(name) for name in names]
     found = (fetch or cache.get_many)([*keys, key] if key else keys)
     # A version not set yet, or the cache down: read (and set) them as usual.
-    now = tuple(str(found[k]) for k in keys) if all(k in found for k in keys) else current(*names)
+    now = tuple(str(found[k]) for k in keys) if all(k in found for k in keys) else _read(names)
     request.__dict__.setdefault("_data_versions", {}).update(zip(names, now, strict=True))
     if UNCACHED not in now:
         _SEEN[names] = now
@@ -104,6 +138,9 @@ def bump(name: str) -> None:
     if name not in NAMES:
         raise KeyError(f"unknown data version '{name}'")
     cache.set(_key(name), uuid.uuid4().hex, None)
+    held = _PINNED.get()
+    if held is not None:
+        held.pop(name, None)
 
 
 def bump_on_change(name: str, models: Iterable[type[Model]]) -> None:
@@ -116,3 +153,52 @@ def bump_on_change(name: str, models: Iterable[type[Model]]) -> None:
         uid = f"data-version-{name}-{model._meta.label}"
         post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}-save")
         post_delete.connect(receiver, sender=model, weak=False, dispatch_uid=f"{uid}-delete")
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class PerVersion(Generic[K, V]):
+    """``read(key)`` done once per version of one data set and key, then shared: a cold
+    page asks its rows (the published models, the hardware set, a model's files, its
+    FAQ, the priced catalog) without a query. Any saved row of the set bumps its version
+    (:func:`bump_on_change`), and the version lives in the shared cache, so every process
+    reads afresh at once; when the cache is down ("uncached") nothing is kept.
+
+    ``max_age``: seconds a value is kept even when the version stands, for values that
+    age with the clock (a price is fresh for so long after its check). The values are
+    shared between requests and threads: nothing may change them."""
+
+    def __init__(
+        self,
+        name: str,
+        read: Callable[[K], V],
+        *,
+        max_age: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if name not in NAMES:
+            raise KeyError(f"unknown data version '{name}'")
+        self.name = name
+        self._read = read
+        self._max_age = max_age
+        self._clock = clock
+        self._version = ""
+        self._values: dict[K, tuple[V, float]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: K) -> V:
+        version = current(self.name)[0]
+        now = self._clock()
+        with self._lock:
+            kept = self._values.get(key) if version == self._version else None
+        if kept is not None and (self._max_age is None or 0 <= now - kept[1] < self._max_age):
+            return kept[0]
+        value = self._read(key)
+        if version != UNCACHED:
+            with self._lock:
+                if version != self._version:
+                    self._version, self._values = version, {}
+                self._values[key] = (value, now)
+        return value

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 
 from django.db.models import QuerySet
@@ -28,11 +27,11 @@ from calculator.models import LlmModel
 from catalog.models import GgufFile
 
 
-def _listed(model: LlmModel) -> QuerySet[GgufFile]:
+def _listed(model_pk: int) -> QuerySet[GgufFile]:
     """The model's listed files, repositories in their editors' order, largest first."""
     return (
         GgufFile.objects.listed()
-        .for_model(model.pk)
+        .for_model(model_pk)
         .order_by("repository__position", "repository__repo_id", "-total_bytes", "label")
     )
 
@@ -41,22 +40,14 @@ def model_files(model: LlmModel) -> list[GgufFile]:
     """Read once per version of the MODELS data (editors' file changes and every sync bump
     it) and model: a cold page or API call resolves its quant without a query. The rows
     are shared between requests: nothing may change them."""
-    version = versions.current(versions.MODELS)[0]
-    with _FILES_LOCK:
-        known = _FILES.get(version, {}).get(model.pk)
-    if known is None:
-        known = list(_listed(model).select_related("repository"))
-        if version != versions.UNCACHED:
-            with _FILES_LOCK:
-                if version not in _FILES:
-                    _FILES.clear()
-                    _FILES[version] = {}
-                _FILES[version][model.pk] = known
-    return list(known)
+    return list(_files_now(model.pk))
 
 
-_FILES: dict[str, dict[int, list[GgufFile]]] = {}  # version -> model pk -> its files
-_FILES_LOCK = threading.Lock()
+def _read_files(model_pk: int) -> list[GgufFile]:
+    return list(_listed(model_pk).select_related("repository"))
+
+
+_files_now = versions.PerVersion(versions.MODELS, _read_files)
 
 
 def _selectable(files: list[GgufFile]) -> dict[str, GgufFile]:
@@ -74,7 +65,7 @@ def file_path(model: LlmModel, label: str, files: list[GgufFile] | None = None) 
     what a command loads for a preset or release type the model's repositories publish."""
     label = quant.validate_label(label)
     if files is None:  # one row, not the model's whole listing
-        found = _listed(model).filter(label=label).values_list("path", flat=True).first()
+        found = _listed(model.pk).filter(label=label).values_list("path", flat=True).first()
         return str(found or "")
     return next((str(gguf.path) for gguf in files if gguf.label == label), "")
 

@@ -30,7 +30,8 @@ KitPick
 
 ``build_cost(build)`` prices an engine build from the catalog (:class:`PriceBook`).
 
-Queries are constant: two for picks, whatever the number of kits and offers.
+Queries are constant: picks and costs read the priced catalog (four queries, whatever
+the number of kits and offers) once per version of the PRICES data.
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from calculator import services as calculator_services
+from calculator import versions
 from calculator.engine.build import Build
 from calculator.engine.kits import KitFit, KitSpec, kit_fit
 from calculator.engine.platform import Platform
@@ -159,6 +161,45 @@ def _active_offers(item: MemoryKit | Component) -> list[Offer]:
     return offers
 
 
+@dataclass(frozen=True)
+class PricedCatalog:
+    """Every active component and kit with its listed offers (four queries), smallest
+    kit first, each kit with its engine spec. Kit picks and build costs read it."""
+
+    components: tuple[Component, ...]
+    kit_specs: tuple[tuple[MemoryKit, KitSpec], ...]
+    _fitting: dict[Platform, tuple[tuple[MemoryKit, KitFit], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def fitting(self, platform: Platform) -> tuple[tuple[MemoryKit, KitFit], ...]:
+        """The kits that fit ``platform`` (the engine's rule), smallest first."""
+        known = self._fitting.get(platform)
+        if known is None:
+            fits = ((kit, kit_fit(platform, spec)) for kit, spec in self.kit_specs)
+            known = self._fitting[platform] = tuple((k, f) for k, f in fits if f.ok)
+        return known
+
+
+def _read_priced_catalog(_: None) -> PricedCatalog:
+    components = Component.objects.active().prefetch_related(_offers_prefetch())
+    kits = MemoryKit.objects.active().order_by("capacity_gb", "pk")
+    return PricedCatalog(
+        tuple(components),
+        tuple((kit, kit_spec(kit)) for kit in kits.prefetch_related(_offers_prefetch())),
+    )
+
+
+# Read once per version of the PRICES data (every saved kit, offer, retailer, snapshot
+# or sync run bumps it). Freshness is judged against the clock at each use: an offer
+# turns stale with time, not with a save. Shared between requests: nothing may change it.
+_priced_now = versions.PerVersion(versions.PRICES, _read_priced_catalog)
+
+
+def priced_catalog() -> PricedCatalog:
+    return _priced_now(None)
+
+
 def best_offer(kit: MemoryKit, now: datetime) -> tuple[Offer | None, bool]:
     """Cheapest fresh in-stock offer; else the most recently checked one (stale); else
     any listed offer (a product link without a known price)."""
@@ -205,20 +246,11 @@ def kit_picks(
     link and "check price at retailer"."""
     now = now or timezone.now()
     chosen_platforms = platforms() if among is None else list(among)
-    specs = [
-        (kit, kit_spec(kit)) for kit in MemoryKit.objects.active().order_by("capacity_gb", "pk")
-    ]
-    fitting: dict[str, list[tuple[MemoryKit, KitFit]]] = {}
-    for platform in chosen_platforms:
-        fits = ((kit, kit_fit(platform, spec)) for kit, spec in specs)
-        fitting[platform.slug] = [(k, f) for k, f in fits if f.ok and f.capacity_gb >= required_gb]
-    # Offers only for kits that can be picked (none: no second query).
-    candidates = list({k.pk: k for pairs in fitting.values() for k, _ in pairs}.values())
-    if candidates:
-        prefetch_related_objects(candidates, _offers_prefetch())
+    catalog = priced_catalog()
     result = []
     for platform in chosen_platforms:
-        picks = [make_pick(kit, fit, now) for kit, fit in fitting[platform.slug]]
+        fitting = catalog.fitting(platform)
+        picks = [make_pick(k, f, now) for k, f in fitting if f.capacity_gb >= required_gb]
         priced = sorted(
             (p for p in picks if p.total_price is not None),
             key=lambda p: (p.total_price, p.kits),
@@ -418,8 +450,9 @@ class PriceBook:
     def __init__(self, *, now: datetime | None = None, last_known: bool = False) -> None:
         self.now = now or timezone.now()
         self.last_known = last_known
-        self.components = list(Component.objects.active().prefetch_related(_offers_prefetch()))
-        self.kits = list(MemoryKit.objects.active().prefetch_related(_offers_prefetch()))
+        rows = priced_catalog()
+        self.components = rows.components
+        self.kit_specs = rows.kit_specs
 
     def _component(
         self, kind: str, profile_slug: str, memory_gb: float | None = None
@@ -446,8 +479,7 @@ class PriceBook:
             return None
         dimms = setup.dimms
         best: tuple[int, MemoryKit, Offer] | None = None
-        for kit in self.kits:
-            spec = kit_spec(kit)
+        for kit, spec in self.kit_specs:
             if (
                 spec.ddr != setup.platform.ddr
                 or spec.dimm_type != setup.dimm_type

@@ -13,18 +13,26 @@ from dataclasses import replace
 
 from django.urls import reverse
 
-from calculator import services
+from calculator import services, versions
 from calculator.models import LlmModel
 from faq.builders import QA, ModelFaq, general_faq, generated_faq
 from faq.models import FaqEntry
 
 
-def model_faq(model: LlmModel, hardware: services.HardwareSet | None = None) -> ModelFaq:
+def model_faq(model: LlmModel) -> ModelFaq:
     """What a page shows: generated answers, published editor wording whose numbers
-    agree with the engine, then editors' extra questions."""
+    agree with the engine, then editors' extra questions. Built once per version of the
+    MODELS data (models, hardware and FAQ wording all bump it) and model."""
+    return _faq_now(model)
+
+
+def _build_model_faq(model: LlmModel) -> ModelFaq:
     entries = list(FaqEntry.objects.published().for_model(model))
-    merged = _with_editor_entries(generated_faq(model, hardware), entries)
+    merged = _with_editor_entries(generated_faq(model, services.hardware_set()), entries)
     return ModelFaq(model.slug, model.name, reverse("faq:model-faq", args=[model.slug]), merged)
+
+
+_faq_now = versions.PerVersion(versions.MODELS, _build_model_faq)
 
 
 def site_faq() -> tuple[QA, ...]:

@@ -322,14 +322,15 @@ class ResponseCacheMiddleware:
         if found is None:
             return self.get_response(request)
         cached, kwargs = found
-        try:
-            looked = cached.lookup(request, kwargs)
-        except (DatabaseError, deadline.DeadlineExceeded):
-            # A page's defaults read the database: the view answers for it as usual (the
-            # API's JSON 503, a page's 503), its wrapper trying the cache again.
-            return self.get_response(request)
-        request._response_cache = cached  # type: ignore[attr-defined]  # its wrapper stands aside
-        return cached.answer(request, looked, lambda: self.get_response(request))
+        with versions.pinned(request):  # a render's memos agree with the key it is stored under
+            try:
+                looked = cached.lookup(request, kwargs)
+            except (DatabaseError, deadline.DeadlineExceeded):
+                # A page's defaults read the database: the view answers for it as usual
+                # (the API's JSON 503, a page's 503), its wrapper trying the cache again.
+                return self.get_response(request)
+            request._response_cache = cached  # type: ignore[attr-defined]  # its wrapper stands aside
+            return cached.answer(request, looked, lambda: self.get_response(request))
 
 
 def _cached_view(request: HttpRequest) -> tuple[CachedView, dict[str, Any]] | None:

@@ -174,7 +174,7 @@ def model_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     # Kit picks carry live prices: selected on every render (two queries).
     context["kits"] = kit_picks(calc.estimate, hardware)
     context["costs"] = cost_answer([row.placement for row in calc.builds.running])
-    faq = model_faq(model, hardware)
+    faq = model_faq(model)
     title, description = seo.model_title(head), seo.model_description(head)
     crumbs = [
         ("Models", seo.absolute(request, reverse("calculator:model-list"))),

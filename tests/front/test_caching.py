@@ -323,9 +323,10 @@ def test_a_price_change_invalidates_only_the_pages_that_show_prices(
         client.get("/methodology/")
         client.get("/hardware/")
     assert "Fresh 512GB kit" in client.get(kit_list).content.decode()
-    # re-rendered: the page shows kit picks and build costs (the model row, its GGUF
-    # files, the default-quant map and the hardware set are kept: the models did not change)
-    with django_assert_num_queries(5):
+    # re-rendered: the page shows kit picks and build costs, read from the priced catalog
+    # (components, kits, their offers); the model row, its GGUF files, its FAQ and the
+    # hardware set are kept: the models did not change
+    with django_assert_num_queries(3):
         client.get(R1)
 
 
@@ -428,6 +429,24 @@ def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
     (counter,) = redis_client.scan_iter(match=f"{cache.key_prefix}:*api-rate:API_RATE_GET:*")
     assert int(redis_client.get(counter)) == 4
     assert 0 < redis_client.ttl(counter) <= 65  # expires after its window (60 s + 5)
+
+
+def test_in_redis_a_cold_render_asks_redis_only_for_its_entry_and_to_store_it(
+    client, redis_cache, monkeypatch
+):
+    """Every memo the render asks (the model, its files and FAQ, the hardware set, the
+    priced catalog) takes the data versions the lookup read, rather than a trip each."""
+    client.get(R1)  # this process has seen the data versions and filled its memos
+    trips = []
+    real = redis.connection.AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        trips.append(command)
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    assert client.get(R1 + "?context=12345").status_code == 200  # a state nobody asked for
+    assert len(trips) == 2  # the entry with the versions (a miss), then the store
 
 
 def test_a_model_and_its_files_are_read_once_per_models_version(django_assert_num_queries):
