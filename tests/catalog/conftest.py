@@ -156,9 +156,15 @@ def celery_worker(test_redis, transactional_db):
     from config.celery import app
 
     queue = TEST_QUEUE
-    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_default_queue")}
+    names = ("broker_url", "result_backend", "task_default_queue", "broker_transport_options")
+    saved = {k: app.conf[k] for k in names}
     app.conf.update(
-        broker_url=TEST_REDIS_URL, result_backend=TEST_REDIS_URL, task_default_queue=queue
+        broker_url=TEST_REDIS_URL,
+        result_backend=TEST_REDIS_URL,
+        task_default_queue=queue,
+        # The worker blocks on Redis for at most this long between looks at its queue,
+        # so it stops within it (kombu's default, 1 s, was a second per test).
+        broker_transport_options={**saved["broker_transport_options"], "polling_interval": 0.1},
     )
     _reset_pools(app)
     task_postrun.connect(_close_db, weak=False)
