@@ -150,7 +150,12 @@ def estimate(
     )  # fmt: skip
 
 
-@lru_cache(maxsize=4096)
+# Each kept estimate is about 130 objects the garbage collector tracks (its speeds on
+# every profile), and a full collection walks all of a worker's: 4,096 of them made the
+# collections a cold-render load triggers grow to a quarter of a second. 512 hold every
+# model's default estimate and the states being asked now; a state asked again later is
+# the response cache's to answer.
+@lru_cache(maxsize=512)
 def _estimate(
     arch: Architecture,
     options: Options,

@@ -189,7 +189,7 @@ def best_quant_on(
 ANY_QUANT = "Q4_K_M"  # the quant the memo of best_quant_on keys on (any valid preset)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)  # a pick and its placement, about 8 tracked objects each
 def _best_quant_on(
     arch: Architecture, options: Options, build: Build, tuning: Tuning | None, allow_float: bool
 ) -> QuantPick | None:
