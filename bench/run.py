@@ -18,8 +18,10 @@
    uses, cycling through quants), so the response cache misses and the page is
    rendered, and its figures computed, from scratch.
 4. Prints requests/s, p50 and p99 latency and the ratio to the trivial view, the
-   R1 partial's size (raw and gzipped), then runs bench/cold_pages.py (each public
-   page's server time when nothing is cached) and bench/engine.py.
+   R1 partial's size (raw and gzipped), then runs bench/click_to_swap.py on the same
+   server (what a visitor waits for in Chromium from a click in the quant ladder to
+   the answer settled, cold and hot), bench/cold_pages.py (each public page's server
+   time when nothing is cached) and bench/engine.py.
 
 Exits non-zero when any request failed (a non-2xx/3xx status, a connection, read,
 write or timeout error) or the server did not start. The throughput ratios are aims,
@@ -319,6 +321,9 @@ def run(
         failed += 1
 
     print()
+    swaps = subprocess.run([str(BIN / "python"), str(ROOT / "bench" / "click_to_swap.py"), base],
+                           cwd=ROOT)  # fmt: skip
+    print()
     pages = subprocess.run([str(BIN / "python"), str(ROOT / "bench" / "cold_pages.py")],
                            cwd=ROOT, env=env)  # fmt: skip
     print()
@@ -326,7 +331,8 @@ def run(
     if failed:
         print("FAILED: some requests failed", file=sys.stderr)
         return 1
-    return 1 if engine.returncode or pages.returncode else 0  # aims reported, not enforced
+    scripts = (engine, pages, swaps)
+    return 1 if any(p.returncode for p in scripts) else 0  # aims reported, not enforced
 
 
 def load_average() -> str:

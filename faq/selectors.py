@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from django.urls import reverse
 
-from calculator import services, versions
+from calculator import services
 from calculator.models import LlmModel
 from faq.builders import QA, ModelFaq, general_faq, generated_faq
 from faq.models import FaqEntry
@@ -21,18 +21,10 @@ from faq.models import FaqEntry
 
 def model_faq(model: LlmModel) -> ModelFaq:
     """What a page shows: generated answers, published editor wording whose numbers
-    agree with the engine, then editors' extra questions. Built once per version of the
-    MODELS data (models, hardware and FAQ wording all bump it) and model."""
-    return _faq_now(model)
-
-
-def _build_model_faq(model: LlmModel) -> ModelFaq:
+    agree with the engine, then editors' extra questions."""
     entries = list(FaqEntry.objects.published().for_model(model))
     merged = _with_editor_entries(generated_faq(model, services.hardware_set()), entries)
     return ModelFaq(model.slug, model.name, reverse("faq:model-faq", args=[model.slug]), merged)
-
-
-_faq_now = versions.PerVersion(versions.MODELS, _build_model_faq)
 
 
 def site_faq() -> tuple[QA, ...]:

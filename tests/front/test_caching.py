@@ -324,9 +324,9 @@ def test_a_price_change_invalidates_only_the_pages_that_show_prices(
         client.get("/hardware/")
     assert "Fresh 512GB kit" in client.get(kit_list).content.decode()
     # re-rendered: the page shows kit picks and build costs, read from the priced catalog
-    # (components, kits, their offers); the model row, its GGUF files, its FAQ and the
-    # hardware set are kept: the models did not change
-    with django_assert_num_queries(3):
+    # (components, kits, their offers) and the FAQ's editor entries; the model row, its
+    # GGUF files and the hardware set are kept: the models did not change
+    with django_assert_num_queries(4):
         client.get(R1)
 
 
@@ -434,8 +434,8 @@ def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
 def test_in_redis_a_cold_render_asks_redis_only_for_its_entry_and_to_store_it(
     client, redis_cache, monkeypatch
 ):
-    """Every memo the render asks (the model, its files and FAQ, the hardware set, the
-    priced catalog) takes the data versions the lookup read, rather than a trip each."""
+    """Every read the render keeps per data version (the model, its files, the hardware
+    set, the priced catalog) takes the versions the lookup read, rather than a trip each."""
     client.get(R1)  # this process has seen the data versions and filled its memos
     trips = []
     real = redis.connection.AbstractConnection.send_packed_command
