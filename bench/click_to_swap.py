@@ -49,7 +49,9 @@ def measure(base: str, clicks: int) -> dict[str, list[tuple[float, float]]]:
         browser = playwright.chromium.launch(
             executable_path=shutil.which("chromium"), args=["--headless", "--no-sandbox"]
         )
-        page = browser.new_context(base_url=base, viewport={"width": 1366, "height": 900}).new_page()
+        page = browser.new_context(
+            base_url=base, viewport={"width": 1366, "height": 900}
+        ).new_page()
         devtools = page.context.new_cdp_session(page)
         devtools.send("Network.enable")
         devtools.send("Network.setCacheDisabled", {"cacheDisabled": True})  # hot: the server's

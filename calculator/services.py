@@ -23,7 +23,6 @@ from django.db import transaction
 from calculator import versions
 from calculator.engine import context
 from calculator.engine import hardware as hw
-from calculator.engine.architecture import parse_config
 from calculator.engine.build import (
     Build,
     Efficiency,
@@ -43,6 +42,7 @@ from calculator.models import (
     HardwareProfile,
     LlmModel,
     checksum,
+    parse_row_config,
 )
 from calculator.options import BuildQuery
 
@@ -127,7 +127,7 @@ def models_load(*, directory: Path = MODELS_DIR) -> LoadReport:
         for path in sorted(directory.glob("*.json")):
             data = json.loads(path.read_text())
             # A bad file fails loudly, naming the field (full_clean checks the rest).
-            context.with_documented(parse_config(data["config"]), data.get("long_context"))
+            context.with_documented(parse_row_config(data["config"]), data.get("long_context"))
             _upsert(LlmModel, {"slug": data["slug"]}, _model_values(data), report)
     return report
 

@@ -163,9 +163,10 @@ class PerVersion(Generic[K, V]):
     """``read(key)`` done once per version of one data set and key, then shared: a cold
     page finds its rows (the published models, the hardware set, a model's files, the
     priced catalog) without a query. Rows and the engine values made from them, never a
-    computed answer (those are the engine's memos and the response cache's). Any saved row of the set bumps its version
-    (:func:`bump_on_change`), and the version lives in the shared cache, so every process
-    reads afresh at once; when the cache is down ("uncached") nothing is kept.
+    computed answer (those are the engine's memos and the response cache's). Any saved
+    row of the set bumps its version (:func:`bump_on_change`), and the version lives in
+    the shared cache, so every process reads afresh at once; when the cache is down
+    ("uncached") nothing is kept.
 
     ``max_age``: seconds a value is kept even when the version stands, for values that
     age with the clock (a price is fresh for so long after its check). The values are

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from calculator import models as rows
 from calculator import options, services
 from calculator.engine.estimate import Options
 from calculator.engine.types import EngineError
@@ -42,6 +43,19 @@ def test_changed_data_file_updates_an_unedited_row(catalog, tmp_path):
     report = services.models_load(directory=tmp_path)
     assert report.updated == ["phi-4"]
     assert LlmModel.objects.get(slug="phi-4").summary == "Updated summary."
+
+
+def test_loading_a_new_model_parses_its_config_once(db, tmp_path, monkeypatch):
+    """The file is checked, the row cleaned and saved: one parse, not three."""
+    parsed = []
+    real = rows.parse_config
+    monkeypatch.setattr(rows, "parse_config", lambda config: parsed.append(1) or real(config))
+    rows._parse_config_text.cache_clear()
+    data = json.loads((services.MODELS_DIR / "phi-4.json").read_text())
+    data["config"]["max_position_embeddings"] += 1  # a config no test parsed before
+    (tmp_path / "phi-4.json").write_text(json.dumps(data))
+    assert services.models_load(directory=tmp_path).created == ["phi-4"]
+    assert len(parsed) == 1
 
 
 def test_derived_figures_come_from_the_engine_on_save(catalog):
