@@ -52,9 +52,10 @@ def test_loading_a_new_model_parses_its_config_once(db, tmp_path, monkeypatch):
     monkeypatch.setattr(rows, "parse_config", lambda config: parsed.append(1) or real(config))
     rows._parse_config_text.cache_clear()
     data = json.loads((services.MODELS_DIR / "phi-4.json").read_text())
+    data.update(slug="phi-4-copy", name="Phi-4 (copy)", hf_repo="example/phi-4-copy")  # a new row
     data["config"]["max_position_embeddings"] += 1  # a config no test parsed before
-    (tmp_path / "phi-4.json").write_text(json.dumps(data))
-    assert services.models_load(directory=tmp_path).created == ["phi-4"]
+    (tmp_path / "phi-4-copy.json").write_text(json.dumps(data))
+    assert services.models_load(directory=tmp_path).created == ["phi-4-copy"]
     assert len(parsed) == 1
 
 
