@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from django.utils.formats import localize
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
 from calculator import selectors as calculator_selectors
 from calculator import services
 from calculator.engine.build import Build, make_build, platform_host
@@ -18,11 +22,13 @@ from calculator.engine.estimate import Estimate, Options
 from calculator.engine.footprint import Footprint
 from calculator.engine.kits import KitFit
 from calculator.engine.placement import Placement, place
+from calculator.formatting import tps
 from calculator.models import LlmModel
 from calculator.options import DEFAULTS
 from catalog.models import MemoryKit
 from catalog.selectors import KitPick, PlatformPicks, kit_fits
 from catalog.selectors import kit_picks as select_picks
+from front.presenters.labels import label, time_element
 
 
 def kit_build(fit: KitFit, hardware: services.HardwareSet) -> Build:
@@ -53,6 +59,61 @@ class KitRow:
     @property
     def tokens_per_s(self) -> float | None:
         return self.placement.tokens_per_s
+
+    @property
+    def html(self) -> SafeString:
+        """The row as the kit-picks table shows it, written here in one pass, as the quant
+        ladder's rows are: two dozen rows of a dozen values each, on every model page and
+        in its kit region, cost 4 ms as template nodes. Every text is escaped; numbers
+        are written as templates write them (``localize``)."""
+        pick, kit = self.pick, self.pick.kit
+        boxes = f"{pick.kits} × " if pick.kits > 1 else ""
+        runs_at = f", runs at {pick.speed_mts} MT/s here" if pick.speed_mts != kit.speed_mts else ""
+        name = (
+            f'<th scope="row">{boxes}<a href="{escape(kit.get_absolute_url())}">'
+            f'{escape(kit.title)}</a><br><span class="muted">{escape(kit.modules_label)} '
+            f"{escape(kit.ddr_generation)}-{kit.speed_mts} "
+            f"{escape(label('form_factor', kit.form_factor))}{escape(runs_at)}</span></th>"
+        )
+        bandwidth = f"{pick.bandwidth_gbps:.1f}".removesuffix(".0")  # floatformat:"-1"
+        speed = tps(self.tokens_per_s) if self.tokens_per_s else "–"
+        return mark_safe(  # noqa: S308  (every value escaped or a number)
+            f"<tr>{name}"
+            f'<td class="num" data-label="Capacity">{pick.capacity_gb} GB</td>'
+            f'<td data-label="Price">{_price_cell(pick)}</td>'
+            f'<td class="num" data-label="Bandwidth">{pick.channels} ch · {pick.speed_mts} '
+            f"MT/s · {bandwidth} GB/s</td>"
+            f'<td class="num" data-label="Tokens/s">{speed}</td></tr>'
+        )
+
+
+def _price_cell(pick: KitPick) -> str:
+    """The price (fresh only), where it was seen and when, and the retailer's link."""
+    currency, retailer = escape(pick.currency), escape(pick.retailer)
+    if pick.price is not None and pick.is_fresh:
+        each = f' <span class="muted">({pick.kits} × {localize(pick.price)})</span>'
+        note = f' <span class="partial">{escape(pick.price_label)}</span>'
+        details = (
+            '<details><summary class="muted">Price details</summary>'
+            f'<p class="muted">{escape(pick.disclaimer)}</p></details>'
+        )
+        cell = (
+            f"<strong>{currency} {localize(pick.total_price)}</strong>"
+            f"{each if pick.kits > 1 else ''}{note if pick.price_label else ''}"
+            f'<br><span class="muted">{currency} {localize(pick.price_per_gb)}/GB · {retailer}'
+            f" · price as of {time_element(pick.as_of)}</span>"
+            f"{details if pick.disclaimer else ''}"
+        )
+    else:
+        cell = '<span class="muted">check price at retailer</span>'
+    if pick.outbound_url:
+        verb = "Buy at" if pick.is_fresh else "Check price at"
+        link = f'<a href="{escape(pick.outbound_url)}" rel="sponsored nofollow noopener">'
+        return f"{cell}<br>{link}{verb} {retailer}</a>"
+    if pick.kit.source_url:
+        link = f'<a href="{escape(pick.kit.source_url)}" rel="nofollow noopener">'
+        return f"{cell}<br>{link}Product page</a>"
+    return cell
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,11 @@ code with its dashes and underscores as spaces) never reaches a page.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from calculator.engine.estimate import Options
 from calculator.engine.speed import SpeedEstimate
@@ -140,3 +145,15 @@ def context_presets(max_context: int) -> list[int]:
         n *= 2
     presets.append(max_context)
     return presets
+
+
+def time_element(moment: datetime | None) -> SafeString | str:
+    """When a price was checked, as a ``<time>`` element: ISO 8601 for machines, then
+    ``2026-12-01 04:19 UTC`` in the site's time zone (what ``date:'c'`` and
+    ``date:"Y-m-d H:i T"`` give, in a tenth of their time: a kit table has one a row).
+    Templates write it ``{{ moment|as_of }}``."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    shown = local.strftime("%Y-%m-%d %H:%M %Z")
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(), shown)

@@ -6,18 +6,13 @@ the same ones); the rest only round or pick. They format, they never compute.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django import template
-from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from calculator import formatting
 from calculator.engine.estimate import Options
 from front.forms import option_tags
 from front.presenters.labels import label as enum_label
-from front.presenters.labels import options_state
+from front.presenters.labels import options_state, time_element
 
 register = template.Library()
 
@@ -26,6 +21,7 @@ register.filter("ctx", formatting.ctx)
 register.filter("params", formatting.params)
 register.filter("tps", formatting.tps)
 register.filter("seconds", formatting.seconds)
+register.filter("as_of", time_element)  # a price's <time>: date:'c' and date:"Y-m-d H:i T"
 
 
 @register.filter
@@ -67,15 +63,3 @@ def state(options: Options, fields: str = "") -> str:
 def options(choices: list[tuple[str, str]], selected: object = None) -> str:
     """``<option>`` tags for ``(value, label)`` pairs, one string (no per-option nodes)."""
     return option_tags(choices, selected)
-
-
-@register.filter
-def as_of(moment: datetime | None) -> SafeString | str:
-    """When a price was checked, as a ``<time>`` element: ISO 8601 for machines, then
-    ``2026-12-01 04:19 UTC`` in the site's time zone (what ``date:'c'`` and
-    ``date:"Y-m-d H:i T"`` give, in a tenth of their time: a kit table has one a row)."""
-    if moment is None:
-        return ""
-    local = timezone.localtime(moment)
-    shown = local.strftime("%Y-%m-%d %H:%M %Z")
-    return format_html('<time datetime="{}">{}</time>', local.isoformat(), shown)

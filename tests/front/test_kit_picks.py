@@ -5,6 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils.html import escape
+
+from tests.catalog.factories import MemoryKitFactory, RetailerFactory, fresh_offer
 
 
 @pytest.fixture
@@ -65,3 +68,17 @@ def test_affiliate_disclosure_accompanies_the_offers(client, kits):
 def test_each_platform_links_to_the_kit_list_filtered_to_it(client, kits):
     html = r1_page(client).content.decode()
     assert f"{reverse('catalog:kit-list')}?platform=sp5-epyc-9004-1p" in html
+
+
+def test_a_fresh_pick_shows_its_price_and_a_sponsored_link_with_every_text_escaped(
+    client, site_data
+):
+    kit = MemoryKitFactory(title="<b>Fast</b> & cheap", module_count=2, module_size_gb=48)
+    shop = RetailerFactory(name="Shop & Co")
+    offer = fresh_offer(kit=kit, price="321.00", retailer=shop, url="https://shop.test/k")
+    html = client.get(reverse("calculator:model-detail", args=["qwen3-8b"])).content.decode()
+    row = html[html.rindex("<tr>", 0, html.index(escape(kit.title))) :].split("</tr>", 1)[0]
+    assert "<b>Fast</b>" not in html and "&lt;b&gt;Fast&lt;/b&gt; &amp; cheap</a>" in row
+    assert "<strong>USD 321.00</strong>" in row and "Shop &amp; Co · price as of <time" in row
+    link = f'<a href="{escape(offer.product_url)}" rel="sponsored nofollow noopener">'
+    assert f"{link}Buy at Shop &amp; Co</a>" in row
