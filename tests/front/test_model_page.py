@@ -1,6 +1,7 @@
 """The model calculator page: full page vs htmx partial, bad input, 404s, engine figures."""
 
 import json
+from dataclasses import replace
 from html import unescape
 
 import pytest
@@ -14,6 +15,7 @@ from calculator.engine.verdict import build_verdict
 from calculator.formatting import gb, seconds, tps
 from calculator.models import LlmModel, SlugRedirect
 from front import forms
+from front.presenters.builds import BuildRow
 
 pytestmark = pytest.mark.usefixtures("site_data")
 
@@ -174,6 +176,17 @@ def test_r1_speed_table_lists_the_running_presets_fastest_first(client):
     for p in running:
         assert f"<strong>{tps(p.tokens_per_s)}</strong>" in table
         assert escape(p.formula) in table
+
+
+def test_a_speed_row_escapes_every_text_it_shows():
+    est = builds_estimate("deepseek-r1", quant="Q4_K_M", context=8192)
+    placed = next(p for p in est.placements if p.runs)
+    build = replace(placed.build, name="<b>Rig</b> & co")
+    html = BuildRow(replace(placed, build=build, note="<i>note</i>"), mine=True).html
+    assert "<b>" not in html and "<i>" not in html
+    assert f">{escape(build.describe())}</a>" in html and "&lt;b&gt;Rig" in html
+    assert "<p>&lt;i&gt;note&lt;/i&gt;</p>" in html
+    assert 'aria-current="true"' in html and "your build</strong>" in html
 
 
 def test_builds_that_cannot_run_it_are_collapsed_under_one_line(client):
