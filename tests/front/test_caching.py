@@ -407,12 +407,9 @@ def test_in_redis_a_hit_is_one_lookup_and_a_data_change_is_seen_at_once(client, 
     assert len(queries) == 0
 
 
-def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
-    client, redis_cache, settings, monkeypatch
-):
-    settings.API_RATE_GET = "3/m"
-    path = "/api/v1/estimate?model=qwen3-8b"
-    first = client.get(path)  # stored; this process has seen the data versions
+@pytest.fixture
+def redis_trips(monkeypatch):
+    """Every command sent to Redis from now on (a round trip each), as sent."""
     trips = []
     real = redis.connection.AbstractConnection.send_packed_command
 
@@ -420,7 +417,20 @@ def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
         trips.append(command)
         return real(self, command, check_health)
 
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    def start():
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+        return trips
+
+    return start
+
+
+def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
+    client, redis_cache, settings, redis_trips
+):
+    settings.API_RATE_GET = "3/m"
+    path = "/api/v1/estimate?model=qwen3-8b"
+    first = client.get(path)  # stored; this process has seen the data versions
+    trips = redis_trips()
     hit = client.get(path)
     assert hit.json() == first.json()
     assert len(trips) == 1  # the counter and the entry (with the versions), one command
@@ -432,19 +442,12 @@ def test_in_redis_an_api_hit_and_its_rate_count_are_one_round_trip(
 
 
 def test_in_redis_a_cold_render_asks_redis_only_for_its_entry_and_to_store_it(
-    client, redis_cache, monkeypatch
+    client, redis_cache, redis_trips
 ):
     """Every read the render keeps per data version (the model, its files, the hardware
     set, the priced catalog) takes the versions the lookup read, rather than a trip each."""
     client.get(R1)  # this process has seen the data versions and filled its memos
-    trips = []
-    real = redis.connection.AbstractConnection.send_packed_command
-
-    def send(self, command, check_health=True):
-        trips.append(command)
-        return real(self, command, check_health)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    trips = redis_trips()
     assert client.get(R1 + "?context=12345").status_code == 200  # a state nobody asked for
     assert len(trips) == 2  # the entry with the versions (a miss), then the store
 
