@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
 # Every id a template swaps into (hx-target="#…"). The response cache keys a partial on
@@ -45,11 +46,18 @@ def render_region(
 ) -> HttpResponse:
     """The full page; under htmx its ``region`` partial, led by the page's ``<title>``
     (``title=False`` for a region that does not change the page's state, such as live
-    search results shown on another page)."""
+    search results shown on another page).
+
+    A state's partial also names the URL the address bar and the history entry take:
+    the page's canonical URL (the response cache has rewritten the query canonically:
+    ``?quant=Q8_0``, not the form's every field, ``?quant=Q8_0&context=8192&kv_type=f16
+    &parallel=1&build=&host=…``), so what a visitor copies or bookmarks is the short,
+    shareable address and each state has one history entry's URL."""
     if not is_partial(request):
         return render(request, page, context)
     body = render_to_string(f"{page}#{region}", context, request)
-    if title:
-        text = render_to_string(f"{page}#title", context, request).strip()  # escaped
-        body = mark_safe(f"<title>{text}</title>\n") + body  # noqa: S308
-    return HttpResponse(body)
+    if not title:
+        return HttpResponse(body)
+    text = render_to_string(f"{page}#title", context, request).strip()  # escaped
+    body = mark_safe(f"<title>{text}</title>\n") + body  # noqa: S308
+    return push_url(HttpResponse(body), request.get_full_path())

@@ -20,6 +20,12 @@
  *    is set to the options the answer was computed for (the result's data-state), as
  *    values and as default values, so htmx's history snapshots hold them. Without
  *    JavaScript the links are plain links and every page is whole.
+ * 5. Back and forward keep the reader's place also when htmx's history cache no longer
+ *    holds the page (it keeps 20 snapshots; an older page comes back from the server,
+ *    with no scroll position). Before each new history entry, the place in the page
+ *    being left is noted: the focused element with an id and its position on the
+ *    screen, else the scroll position. When that page comes back from the server, it
+ *    is scrolled to that place.
  */
 (function () {
   "use strict";
@@ -141,6 +147,42 @@
     if (everyBuild && more && event.detail.target && event.detail.target.id === "result") {
       htmx.trigger(more, "click");
     }
+  });
+
+  var PLACES = "llmram-places";
+  var PLACES_KEPT = 50;
+
+  function places() {
+    try {
+      return JSON.parse(window.sessionStorage.getItem(PLACES)) || {};
+    } catch (error) {
+      return {};  // storage off or full: the browser's own scroll restoration stands
+    }
+  }
+
+  document.addEventListener("htmx:beforeHistorySave", function (event) {
+    var anchor = withId(document.activeElement);
+    var saved = places();
+    delete saved[event.detail.path];  // re-added last: the oldest go first
+    saved[event.detail.path] = anchor
+      ? { id: anchor.id, top: anchor.getBoundingClientRect().top }
+      : { y: window.scrollY };
+    var paths = Object.keys(saved);
+    paths.slice(0, Math.max(0, paths.length - PLACES_KEPT)).forEach(function (path) {
+      delete saved[path];
+    });
+    try {
+      window.sessionStorage.setItem(PLACES, JSON.stringify(saved));
+    } catch (error) { /* storage off or full */ }
+  });
+
+  document.addEventListener("htmx:historyRestore", function (event) {
+    if (!event.detail.cacheMiss) return;  // a snapshot carries its own scroll position
+    var place = places()[event.detail.path];
+    if (!place) return;
+    var anchor = place.id && document.getElementById(place.id);
+    if (anchor) window.scrollBy(0, anchor.getBoundingClientRect().top - place.top);
+    else if (place.y !== undefined) window.scrollTo(window.scrollX, place.y);
   });
 
   document.addEventListener("click", function (event) {

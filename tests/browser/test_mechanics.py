@@ -70,6 +70,40 @@ def test_every_calculator_control_keeps_its_place(open_page, live_data):
     assert active_id(page) == "id_context"  # typing then Enter: focus stays in the field
 
 
+def test_the_address_bar_shows_the_short_url_of_each_state(open_page, live_data):
+    page = open_page(DESKTOP)
+    page.goto(R1)
+    page.select_option("#id_quant", "Q8_0")
+    announced(page, "Q8_0 at 8K context")
+    assert page.url.endswith("/models/deepseek-r1/?quant=Q8_0")  # not every form field
+    page.click("#context-32768")
+    announced(page, "Q8_0 at 32K context")
+    assert page.url.endswith("/models/deepseek-r1/?quant=Q8_0&context=32768")
+    page.select_option("#id_quant", "Q4_K_M")  # the model's default: not written
+    announced(page, "Q4_K_M at 32K context")
+    assert page.url.endswith("/models/deepseek-r1/?context=32768")
+
+
+@pytest.mark.parametrize("snapshot", ["kept", "lost"])
+def test_back_returns_the_reader_to_where_they_were(open_page, live_data, snapshot):
+    """With htmx's snapshot of the page, or without it (its history cache holds 20, and
+    then the page comes back from the server): the clicked quant is where it was."""
+    page = open_page(DESKTOP)
+    page.goto(R1)
+    page.locator("#ladder-Q8_0").scroll_into_view_if_needed()
+    page.click("#ladder-Q8_0")
+    announced(page, "Q8_0 at 8K context")
+    before = top(page, "#ladder-Q8_0")
+    page.click("#ladder-Q6_K")
+    announced(page, "Q6_K at 8K context")
+    if snapshot == "lost":
+        page.evaluate("sessionStorage.removeItem('htmx-history-cache')")
+    page.go_back()
+    expect(page.locator("tr:has(#ladder-Q8_0)")).to_have_attribute("aria-current", "true")
+    page.wait_for_timeout(100)  # the restore's own scrolling, if any, is over
+    assert abs(top(page, "#ladder-Q8_0") - before) <= 2, (before, top(page, "#ladder-Q8_0"))
+
+
 def test_focus_lands_on_the_updated_result_when_the_control_is_gone(open_page, live_data):
     page = open_page(DESKTOP)
     page.goto("/compare/?models=deepsek,qwen3-32b")

@@ -54,6 +54,14 @@ def test_htmx_request_gets_only_the_results_region(client):
     assert "<html" not in html and "<h1>" not in html
 
 
+def test_an_update_names_the_canonical_url_for_the_address_bar_hit_or_miss(client):
+    form = "?quant=q8_0&context=32768&kv_type=f16&parallel=1&build=&host=&ram_gb=&gpu=&gpu="
+    for _ in range(2):  # rendered, then replayed from the response cache
+        response = client.get(r1_url() + form, headers={"HX-Request": "true"})
+        assert response["HX-Push-Url"] == "/models/deepseek-r1/?quant=Q8_0&context=32768"
+    assert "HX-Push-Url" not in client.get(r1_url() + form)  # a whole page keeps its URL
+
+
 def test_model_page_varies_on_the_hx_request_header(client):
     response = client.get(r1_url())
     assert "HX-Request" in response["Vary"]
