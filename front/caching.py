@@ -98,7 +98,9 @@ class PageKey:
         encoded = QueryDict(mutable=True)
         for name, value in items:
             encoded.appendlist(name, value)
-        return encoded.urlencode(), cacheable
+        # Commas and colons kept as typed: the address bar shows this query
+        # (``models=deepseek-r1,qwen3-32b``, ``gpu=rtx-3090:2``), as the site's links do.
+        return encoded.urlencode(safe=",:"), cacheable
 
 
 @lru_cache(maxsize=4_096)

@@ -216,6 +216,23 @@ def test_spellings_of_the_same_options_share_one_entry(client, django_assert_num
     assert "calculated for Q8_0 @ 32K context" in first.decode()
 
 
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("/compare/?models=deepseek-r1%2Cqwen3-32b", "/compare/?models=deepseek-r1,qwen3-32b"),
+        (
+            R1 + "?gpu=rtx-3090%3A2&host=sp5-epyc-9004-1p",
+            R1 + "?host=sp5-epyc-9004-1p&gpu=rtx-3090:2",
+        ),
+    ],
+)
+def test_the_canonical_query_writes_commas_and_colons_as_the_sites_links_do(
+    client, typed, canonical
+):
+    response = client.get(typed, headers={"HX-Request": "true", "HX-Target": "result"})
+    assert response["HX-Push-Url"] == canonical  # what the address bar shows
+
+
 def test_an_explicit_default_is_the_default_page(client, django_assert_num_queries):
     first = client.get(R1).content
     with django_assert_num_queries(0):
