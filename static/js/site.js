@@ -20,12 +20,13 @@
  *    is set to the options the answer was computed for (the result's data-state), as
  *    values and as default values, so htmx's history snapshots hold them. Without
  *    JavaScript the links are plain links and every page is whole.
- * 5. Back and forward keep the reader's place also when htmx's history cache no longer
- *    holds the page (it keeps 20 snapshots; an older page comes back from the server,
- *    with no scroll position). Before each new history entry, the place in the page
- *    being left is noted: the focused element with an id and its position on the
- *    screen, else the scroll position. When that page comes back from the server, it
- *    is scrolled to that place.
+ * 5. Back and forward bring the page back from the server (base.html's body says
+ *    hx-history="false": htmx keeps no snapshot of the whole page in sessionStorage,
+ *    which cost every update a copy and a serialisation of the page, and the page that
+ *    comes back shows today's prices), and keep the reader's place: before each new
+ *    history entry, the place in the page being left is noted (the focused element with
+ *    an id and its position on the screen, else the scroll position); when that page
+ *    comes back, it is scrolled to that place.
  */
 (function () {
   "use strict";
@@ -160,11 +161,17 @@
     }
   }
 
-  document.addEventListener("htmx:beforeHistorySave", function (event) {
+  function here() {
+    return window.location.pathname + window.location.search;
+  }
+
+  var shown = here();  // the address of the state on the screen
+
+  function notePlace(path) {
     var anchor = withId(document.activeElement);
     var saved = places();
-    delete saved[event.detail.path];  // re-added last: the oldest go first
-    saved[event.detail.path] = anchor
+    delete saved[path];  // re-added last: the oldest go first
+    saved[path] = anchor
       ? { id: anchor.id, top: anchor.getBoundingClientRect().top }
       : { y: window.scrollY };
     var paths = Object.keys(saved);
@@ -174,10 +181,18 @@
     try {
       window.sessionStorage.setItem(PLACES, JSON.stringify(saved));
     } catch (error) { /* storage off or full */ }
+  }
+
+  // The place in the page being left: before htmx pushes a new state's URL, and on back
+  // and forward (this listener runs before htmx's, while the old page is still shown).
+  document.addEventListener("htmx:beforeHistoryUpdate", function () { notePlace(shown); });
+  document.addEventListener("htmx:pushedIntoHistory", function () { shown = here(); });
+  window.addEventListener("popstate", function () {
+    notePlace(shown);
+    shown = here();
   });
 
   document.addEventListener("htmx:historyRestore", function (event) {
-    if (!event.detail.cacheMiss) return;  // a snapshot carries its own scroll position
     var place = places()[event.detail.path];
     if (!place) return;
     var anchor = place.id && document.getElementById(place.id);
